@@ -1,0 +1,153 @@
+# nio-c: one Makefile for every chapter.
+#
+# Each chapter folder holds a chapter.mk that names its modules, programs,
+# unit tests and the earlier chapters it stands on; the rules below are
+# written once and stamped out for every chapter. Adding a chapter is adding
+# a folder with a chapter.mk, a demo.sh, its tests and its slides.
+#
+# Everything is built out of tree into $(BUILD) (default build/). Compile
+# lines go to stderr, so that `make chapter-N` prints only the demo on
+# stdout. `make V=1` shows the full commands.
+
+BUILD    ?= build
+CC       ?= cc
+OPT      ?= -O2
+SAN      ?=
+CFLAGS   ?= -g $(OPT)
+WARN     := -std=c11 -Wall -Wextra -Wpedantic -Werror
+CPPFLAGS += -D_POSIX_C_SOURCE=200809L -Ichapters -Icommon
+LDLIBS   += -pthread
+SANFLAGS := $(if $(SAN),-fsanitize=$(SAN) -fno-omit-frame-pointer \
+              -fno-sanitize-recover=all)
+ALL_CFLAGS  = $(WARN) $(CFLAGS) $(SANFLAGS) -MMD -MP
+ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
+
+ifeq ($(V),1)
+  Q :=
+  say :=
+else
+  Q := @
+  say = @printf '  %-5s %s\n' $(1) $(2) >&2;
+endif
+
+.DEFAULT_GOAL := all
+.DELETE_ON_ERROR:
+.PHONY: all test sanitize slides lint help clean
+
+CHAPTERS := $(sort $(notdir $(wildcard chapters/[0-9][0-9]-*)))
+COMMON_LIB := $(BUILD)/lib/libcommon.a
+COMMON_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard common/*.c))
+TAP_OBJ := $(BUILD)/obj/tests/unit/tap.o
+
+ALL_BINS :=
+ALL_UNITS :=
+THREADED_CHAPTERS :=
+
+# $(call chapter_number,01-buffer) -> 1
+chapter_number = $(patsubst 0%,%,$(firstword $(subst -, ,$(1))))
+
+# The rules of one chapter; $(1) is its folder name, e.g. 01-buffer.
+define chapter_rules
+MODULES :=
+PROGRAMS :=
+UNITS :=
+USES :=
+THREADED :=
+include chapters/$(1)/chapter.mk
+$(1)_LIB := $(BUILD)/lib/lib$(1).a
+$(1)_OBJS := $$(patsubst %,$(BUILD)/obj/chapters/$(1)/%.o,$$(MODULES))
+$(1)_BINS := $$(patsubst %,$(BUILD)/bin/%,$$(PROGRAMS))
+$(1)_UNITS := $$(patsubst %,$(BUILD)/tests/%,$$(UNITS))
+# Link order: this chapter's library, then the ones it uses, then common.
+$(1)_LIBS := $$($(1)_LIB) $$(foreach u,$$(USES),$$($$(u)_LIB)) $(COMMON_LIB)
+ALL_BINS += $$($(1)_BINS)
+ALL_UNITS += $$($(1)_UNITS)
+THREADED_CHAPTERS += $$(if $$(THREADED),$(call chapter_number,$(1)))
+
+$$($(1)_LIB): $$($(1)_OBJS)
+	$$(call say,AR,$$@)
+	$(Q)mkdir -p $$(@D) && rm -f $$@ && $(AR) rcs $$@ $$^
+
+$$($(1)_BINS): $(BUILD)/bin/%: $(BUILD)/obj/chapters/$(1)/%.o $$($(1)_LIBS)
+	$$(call say,LINK,$$@)
+	$(Q)mkdir -p $$(@D) && $$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+
+$$($(1)_UNITS): $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TAP_OBJ) \
+		$$($(1)_LIBS)
+	$$(call say,LINK,$$@)
+	$(Q)mkdir -p $$(@D) && $$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+
+.PHONY: chapter-$(call chapter_number,$(1)) test-$(call chapter_number,$(1))
+chapter-$(call chapter_number,$(1)): $$($(1)_BINS)
+	@NIO_BIN=$(abspath $(BUILD))/bin sh chapters/$(1)/demo.sh
+
+test-$(call chapter_number,$(1)): all
+	@$$(call run_bats,tests/$(1).bats)
+endef
+
+$(foreach c,$(CHAPTERS),$(eval $(call chapter_rules,$(c))))
+
+$(COMMON_LIB): $(COMMON_OBJS)
+	$(call say,AR,$@)
+	$(Q)mkdir -p $(@D) && rm -f $@ && $(AR) rcs $@ $^
+
+$(BUILD)/obj/%.o: %.c
+	$(call say,CC,$@)
+	$(Q)mkdir -p $(@D) && $(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+all: $(ALL_BINS) $(ALL_UNITS)
+
+# --- tests --------------------------------------------------------------
+
+# bats runs with the build folder in the environment, so that the tests
+# use the binaries this make built (plain, sanitized, ...).
+run_bats = if ! command -v bats >/dev/null 2>&1; then \
+	  echo "bats is not installed; install it with one of:" >&2; \
+	  echo "  sudo apt-get install bats     (Debian, Ubuntu)" >&2; \
+	  echo "  sudo dnf install bats         (Fedora)" >&2; \
+	  echo "  brew install bats-core        (macOS)" >&2; \
+	  echo "  npm install -g bats           (anywhere with Node.js)" >&2; \
+	  exit 1; fi; \
+	NIO_BUILD=$(abspath $(BUILD)) NIO_BUILT=1 NIO_SAN=$(SAN) bats $(1)
+
+test: all
+	@$(call run_bats,tests)
+
+# ASan+UBSan over every test, then ThreadSanitizer over the chapters that
+# use threads. Separate build folders keep the three builds apart.
+sanitize:
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/asan OPT=-O1 \
+	  SAN=address,undefined test
+	$(if $(strip $(THREADED_CHAPTERS)),$(MAKE) --no-print-directory \
+	  BUILD=$(BUILD)/tsan OPT=-O1 SAN=thread \
+	  $(foreach n,$(THREADED_CHAPTERS),test-$(n)))
+
+# --- slides, lint -------------------------------------------------------
+
+slides:
+	@sh tools/render-slides.sh $(BUILD)/slides
+
+C_SOURCES = $(wildcard common/*.[ch] chapters/*/*.[ch] tests/unit/*.[ch])
+SHELL_SCRIPTS = .ci/run $(wildcard tools/*.sh chapters/*/*.sh tests/*.bash)
+
+lint:
+	@sh tools/lint.sh "$(C_SOURCES)" "$(SHELL_SCRIPTS)"
+
+help:
+	@echo "nio-c: Java NIO ideas rebuilt in C, one chapter at a time."
+	@echo
+	@echo "  make              build every chapter into $(BUILD)/"
+	@echo "  make chapter-N    build chapter N and run its demo (N = $(foreach c,$(CHAPTERS),$(call chapter_number,$(c))))"
+	@echo "  make test         run every test (needs bats)"
+	@echo "  make test-N       run chapter N's tests"
+	@echo "  make sanitize     the tests again under ASan+UBSan (and TSan)"
+	@echo "  make slides       render the decks to $(BUILD)/slides/*.html"
+	@echo "  make lint         cppcheck, shellcheck and clang-format checks"
+	@echo "  make clean        remove $(BUILD)/"
+	@echo
+	@echo "  Variables: CC=clang, V=1 (show commands), BUILD=dir, SAN=..."
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,131 @@
+#!/usr/bin/env bats
+# The course as a whole: the excerpt checker, the layering of chapters, the
+# chapter contract's files, and make's own behaviour.
+
+load helpers
+
+@test "every excerpt in the lessons and decks matches its source" {
+    run sh "$NIO_ROOT/tools/check-excerpts.sh" "$NIO_ROOT"
+    [ "$status" -eq 0 ] || { echo "$output"; return 1; }
+}
+
+# A tiny course in a temporary folder, to show the checker catching drift.
+make_fixture() {
+    local dir=$1
+    mkdir -p "$dir/chapters/01-x" "$dir/slides"
+    cat >"$dir/chapters/01-x/x.c" <<'SRC'
+int before;
+/* excerpt:begin add */
+int add(int a, int b)
+{
+    return a + b;
+}
+/* excerpt:end add */
+SRC
+    cat >"$dir/chapters/01-x/README.md" <<'MD'
+# x
+<!-- excerpt: chapters/01-x/x.c#add -->
+```c
+int add(int a, int b)
+{
+    return a + b;
+}
+```
+MD
+}
+
+@test "the excerpt checker accepts an excerpt equal to its region" {
+    make_fixture "$BATS_TEST_TMPDIR/c"
+    run sh "$NIO_ROOT/tools/check-excerpts.sh" "$BATS_TEST_TMPDIR/c"
+    [ "$status" -eq 0 ]
+}
+
+@test "the excerpt checker fails when one line of the source drifts" {
+    make_fixture "$BATS_TEST_TMPDIR/c"
+    sed -i.bak 's/a + b/a - b/' "$BATS_TEST_TMPDIR/c/chapters/01-x/x.c"
+    run sh "$NIO_ROOT/tools/check-excerpts.sh" "$BATS_TEST_TMPDIR/c"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"README.md:3: excerpt chapters/01-x/x.c#add differs"* ]]
+}
+
+@test "the excerpt checker fails on a region that does not exist" {
+    make_fixture "$BATS_TEST_TMPDIR/c"
+    sed -i.bak 's/#add/#sub/' "$BATS_TEST_TMPDIR/c/chapters/01-x/README.md"
+    run sh "$NIO_ROOT/tools/check-excerpts.sh" "$BATS_TEST_TMPDIR/c"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"region 'sub'"* ]]
+}
+
+@test "the excerpt checker fails on a missing file and on unmarked C" {
+    make_fixture "$BATS_TEST_TMPDIR/c"
+    printf '<!-- excerpt: nope.c#a -->\n```c\n```\n```c\nint y;\n```\n' \
+        >>"$BATS_TEST_TMPDIR/c/chapters/01-x/README.md"
+    run sh "$NIO_ROOT/tools/check-excerpts.sh" "$BATS_TEST_TMPDIR/c"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"nope.c does not exist"* ]]
+    [[ "$output" == *"C code block with no excerpt marker"* ]]
+}
+
+@test "a chapter includes only common/ and the chapters below it" {
+    local bad=0 file dir n used m
+    for file in "$NIO_ROOT"/chapters/*/*.[ch]; do
+        dir=$(basename "$(dirname "$file")")
+        n=${dir%%-*}
+        for used in $(sed -n 's/^#include "\([0-9][0-9]\)-.*/\1/p' "$file"); do
+            m=$used
+            if [ "$((10#$m))" -ge "$((10#$n))" ]; then
+                echo "$file includes chapter $m" >&2
+                bad=1
+            fi
+        done
+    done
+    [ "$bad" -eq 0 ]
+}
+
+@test "every chapter has its lesson, deck, tests, transcript and demo" {
+    local dir name missing=""
+    for dir in "$NIO_ROOT"/chapters/[0-9][0-9]-*/; do
+        name=$(basename "$dir")
+        for f in "chapters/$name/README.md" "chapters/$name/demo.sh" \
+            "chapters/$name/chapter.mk" "slides/$name.md" \
+            "tests/$name.bats" "tests/expected/$name.txt"; do
+            [ -f "$NIO_ROOT/$f" ] || missing="$missing $f"
+        done
+    done
+    [ -z "$missing" ] || { echo "missing:$missing"; return 1; }
+}
+
+@test "every deck has between 10 and 25 slides" {
+    local deck count
+    for deck in "$NIO_ROOT"/slides/[0-9][0-9]-*.md; do
+        [ -f "$deck" ] || continue
+        # Marp separates slides with a line of three dashes; the front
+        # matter's own two fences do not start slides.
+        count=$(awk '/^---[[:space:]]*$/ {n++} END {print n - 1}' "$deck")
+        if [ "$count" -lt 10 ] || [ "$count" -gt 25 ]; then
+            echo "$deck has $count slides" >&2
+            return 1
+        fi
+    done
+}
+
+@test "make help lists the targets" {
+    run make -s -C "$NIO_ROOT" help
+    [ "$status" -eq 0 ]
+    for t in "chapter-N" "make test" "test-N" sanitize slides lint clean; do
+        [[ "$output" == *"$t"* ]] || { echo "no $t"; return 1; }
+    done
+}
+
+@test "make test without bats says how to install it and fails" {
+    local fake="$BATS_TEST_TMPDIR/bin"
+    mkdir -p "$fake"
+    for tool in make sh find mkdir rm; do
+        ln -s "$(command -v "$tool")" "$fake/$tool"
+    done
+    run env PATH="$fake" make -s -C "$NIO_ROOT" BUILD="$NIO_BUILD" test
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"bats is not installed"* ]]
+    [[ "$output" == *"apt-get install bats"* ]]
+    [[ "$output" == *"brew install bats-core"* ]]
+}
