@@ -34,12 +34,14 @@ endif
 .DELETE_ON_ERROR:
 .PHONY: all test sanitize slides lint help clean
 
-CHAPTERS := $(sort $(notdir $(wildcard chapters/[0-9][0-9]-*)))
+CHAPTERS := $(sort $(patsubst chapters/%/chapter.mk,%,\
+              $(wildcard chapters/[0-9][0-9]-*/chapter.mk)))
 COMMON_LIB := $(BUILD)/lib/libcommon.a
 COMMON_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard common/*.c))
 TAP_OBJ := $(BUILD)/obj/tests/unit/tap.o
 
 ALL_BINS :=
+ALL_LIBS :=
 ALL_UNITS :=
 THREADED_CHAPTERS :=
 
@@ -61,6 +63,7 @@ $(1)_UNITS := $$(patsubst %,$(BUILD)/tests/%,$$(UNITS))
 # Link order: this chapter's library, then the ones it uses, then common.
 $(1)_LIBS := $$($(1)_LIB) $$(foreach u,$$(USES),$$($$(u)_LIB)) $(COMMON_LIB)
 ALL_BINS += $$($(1)_BINS)
+ALL_LIBS += $$(if $$(MODULES),$$($(1)_LIB))
 ALL_UNITS += $$($(1)_UNITS)
 THREADED_CHAPTERS += $$(if $$(THREADED),$(call chapter_number,$(1)))
 
@@ -95,7 +98,7 @@ $(BUILD)/obj/%.o: %.c
 	$(call say,CC,$@)
 	$(Q)mkdir -p $(@D) && $(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
-all: $(ALL_BINS) $(ALL_UNITS)
+all: $(ALL_LIBS) $(ALL_BINS) $(ALL_UNITS)
 
 # --- tests --------------------------------------------------------------
 

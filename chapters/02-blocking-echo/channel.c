@@ -1,0 +1,439 @@
+/*
+ * channel.c - sockets that read into and write from Buffers. See channel.h.
+ *
+ * Only POSIX calls: socket, bind, listen, accept, connect, recv, send,
+ * sendmsg, shutdown, fcntl, getaddrinfo. Every descriptor is close-on-exec.
+ */
+#include "channel.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+struct channel {
+    int fd;
+    channel_kind kind;
+    bool blocking;
+    bool connection_pending;
+};
+
+/* --- addresses -------------------------------------------------------- */
+
+int socket_address_resolve(socket_address *out, const char *host,
+                           uint16_t port)
+{
+    struct addrinfo hints, *found = NULL;
+    char service[8];
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV | (host == NULL ? AI_PASSIVE : 0);
+    snprintf(service, sizeof service, "%u", (unsigned)port);
+    int rc = getaddrinfo(host, service, &hints, &found);
+    if (rc != 0)
+        return rc;
+    /* The first answer is the resolver's preferred one. */
+    memset(out, 0, sizeof *out);
+    memcpy(&out->storage, found->ai_addr, found->ai_addrlen);
+    out->length = found->ai_addrlen;
+    freeaddrinfo(found);
+    return 0;
+}
+
+const char *socket_address_error(int code)
+{
+    return gai_strerror(code);
+}
+
+char *socket_address_format(const socket_address *address, char *out,
+                            size_t size)
+{
+    char host[INET6_ADDRSTRLEN + 16], port[16]; /* +16: an IPv6 %zone */
+    if (size == 0)
+        return out;
+    if (getnameinfo((const struct sockaddr *)&address->storage,
+                    address->length, host, sizeof host, port, sizeof port,
+                    NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+        snprintf(out, size, "?");
+    } else if (address->storage.ss_family == AF_INET6) {
+        snprintf(out, size, "[%s]:%s", host, port);
+    } else {
+        snprintf(out, size, "%s:%s", host, port);
+    }
+    return out;
+}
+
+uint16_t socket_address_port(const socket_address *address)
+{
+    if (address->storage.ss_family == AF_INET6)
+        return ntohs(((const struct sockaddr_in6 *)&address->storage)->sin6_port);
+    return ntohs(((const struct sockaddr_in *)&address->storage)->sin_port);
+}
+
+/* --- creating --------------------------------------------------------- */
+
+static channel *wrap_fd(int fd, channel_kind kind)
+{
+    channel *ch = malloc(sizeof *ch);
+    if (ch == NULL) {
+        close(fd);
+        errno = ENOMEM;
+        return NULL;
+    }
+    *ch = (channel){.fd = fd, .kind = kind, .blocking = true};
+    return ch;
+}
+
+/* A new socket, close-on-exec, and (where the OS has the option) never a
+ * SIGPIPE for this socket; elsewhere MSG_NOSIGNAL on each send does it. */
+static int new_socket(int family)
+{
+    int fd = socket(family, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+#ifdef SO_NOSIGPIPE
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
+#endif
+    return fd;
+}
+
+static void close_keeping_errno(int fd)
+{
+    int saved = errno;
+    close(fd);
+    errno = saved;
+}
+
+/* excerpt:begin open-server */
+channel *channel_open_server(const socket_address *address, int backlog)
+{
+    int fd = new_socket(address->storage.ss_family);
+    if (fd < 0)
+        return NULL;
+    int one = 1;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+        bind(fd, (const struct sockaddr *)&address->storage,
+             address->length) < 0 ||
+        listen(fd, backlog) < 0) {
+        close_keeping_errno(fd);
+        return NULL;
+    }
+    return wrap_fd(fd, CHANNEL_SERVER);
+}
+/* excerpt:end open-server */
+
+channel *channel_accept(channel *server)
+{
+    if (server == NULL || server->kind != CHANNEL_SERVER) {
+        errno = EINVAL;
+        return NULL;
+    }
+    int fd;
+    do
+        fd = accept(server->fd, NULL, NULL);
+    while (fd < 0 && errno == EINTR);
+    if (fd < 0)
+        return NULL;
+    /* The accepted socket starts blocking (as in Java) everywhere: some
+     * systems copy O_NONBLOCK from the listener, Linux does not. */
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0 ||
+        fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+        close_keeping_errno(fd);
+        return NULL;
+    }
+#ifdef SO_NOSIGPIPE
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
+#endif
+    return wrap_fd(fd, CHANNEL_SOCKET);
+}
+
+channel *channel_open_socket(const socket_address *address)
+{
+    int fd = new_socket(address->storage.ss_family);
+    return fd < 0 ? NULL : wrap_fd(fd, CHANNEL_SOCKET);
+}
+
+int channel_connect(channel *ch, const socket_address *address)
+{
+    if (ch == NULL || ch->kind != CHANNEL_SOCKET) {
+        errno = EINVAL;
+        return -1;
+    }
+    int rc = connect(ch->fd, (const struct sockaddr *)&address->storage,
+                     address->length);
+    if (rc == 0)
+        return 1;
+    /* An interrupted connect carries on in the background, like a
+     * non-blocking one: both finish through finish_connect. */
+    if (errno == EINPROGRESS || errno == EINTR) {
+        ch->connection_pending = true;
+        if (ch->blocking)
+            return channel_finish_connect(ch) == 1 ? 1 : -1;
+        return 0;
+    }
+    return -1;
+}
+
+int channel_finish_connect(channel *ch)
+{
+    if (ch == NULL || ch->kind != CHANNEL_SOCKET) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (!ch->connection_pending)
+        return 1;
+    if (ch->blocking) {
+        /* Wait for the outcome, as Java's blocking finishConnect does. */
+        struct pollfd p = {.fd = ch->fd, .events = POLLOUT};
+        int rc;
+        do
+            rc = poll(&p, 1, -1);
+        while (rc < 0 && errno == EINTR);
+        if (rc < 0)
+            return -1;
+    }
+    int error = 0;
+    socklen_t length = sizeof error;
+    if (getsockopt(ch->fd, SOL_SOCKET, SO_ERROR, &error, &length) < 0)
+        return -1;
+    if (error != 0) {
+        ch->connection_pending = false;
+        errno = error;
+        return -1;
+    }
+    /* No error yet: connected only when the peer's address is known. */
+    struct sockaddr_storage peer;
+    socklen_t peer_length = sizeof peer;
+    if (getpeername(ch->fd, (struct sockaddr *)&peer, &peer_length) < 0) {
+        if (errno == ENOTCONN)
+            return 0;
+        return -1;
+    }
+    ch->connection_pending = false;
+    return 1;
+}
+
+bool channel_is_connection_pending(const channel *ch)
+{
+    return ch != NULL && ch->connection_pending;
+}
+
+channel *channel_open_connected(const socket_address *address)
+{
+    channel *ch = channel_open_socket(address);
+    if (ch != NULL && channel_connect(ch, address) != 1) {
+        int saved = errno;
+        channel_close(ch);
+        errno = saved;
+        return NULL;
+    }
+    return ch;
+}
+
+/* --- reading and writing ---------------------------------------------- */
+
+/* excerpt:begin read */
+ssize_t channel_read(channel *ch, buffer *dst)
+{
+    uint8_t *room = buffer_array(dst);
+    if (ch == NULL || room == NULL) {
+        errno = EINVAL;
+        return CHANNEL_ERROR;
+    }
+    size_t space = buffer_remaining(dst);
+    if (space == 0)
+        return 0;
+    ssize_t n;
+    do
+        n = recv(ch->fd, room + buffer_position(dst), space, 0);
+    while (n < 0 && errno == EINTR);
+    if (n > 0) {
+        buffer_set_position(dst, buffer_position(dst) + (size_t)n);
+        return n;
+    }
+    if (n == 0)
+        return CHANNEL_EOF; /* the peer closed its side */
+    if (errno == EAGAIN || errno == EWOULDBLOCK)
+        return 0; /* non-blocking and nothing there yet */
+    return CHANNEL_ERROR;
+}
+/* excerpt:end read */
+
+/* excerpt:begin write */
+ssize_t channel_write(channel *ch, buffer *src)
+{
+    const uint8_t *bytes = buffer_const_array(src);
+    if (ch == NULL || bytes == NULL) {
+        errno = EINVAL;
+        return CHANNEL_ERROR;
+    }
+    size_t pending = buffer_remaining(src);
+    if (pending == 0)
+        return 0;
+    ssize_t n;
+    do /* MSG_NOSIGNAL: a vanished peer is EPIPE here, not a SIGPIPE */
+        n = send(ch->fd, bytes + buffer_position(src), pending, MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    if (n >= 0) {
+        /* Maybe only part of it: the rest waits for the next write. */
+        buffer_set_position(src, buffer_position(src) + (size_t)n);
+        return n;
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK)
+        return 0;
+    return CHANNEL_ERROR;
+}
+/* excerpt:end write */
+
+ssize_t channel_write_buffers(channel *ch, buffer *const *srcs, size_t count)
+{
+    enum { MAX_PARTS = 16 };
+    struct iovec parts[MAX_PARTS];
+    size_t used = 0;
+    if (ch == NULL || srcs == NULL || count > MAX_PARTS) {
+        errno = EINVAL;
+        return CHANNEL_ERROR;
+    }
+    for (size_t i = 0; i < count; i++) {
+        const uint8_t *bytes = buffer_const_array(srcs[i]);
+        if (bytes == NULL) {
+            errno = EINVAL;
+            return CHANNEL_ERROR;
+        }
+        if (buffer_has_remaining(srcs[i])) {
+            /* iovec wants a non-const pointer; sendmsg only reads it. */
+            parts[used].iov_base = (void *)(uintptr_t)(bytes +
+                                                       buffer_position(srcs[i]));
+            parts[used].iov_len = buffer_remaining(srcs[i]);
+            used++;
+        }
+    }
+    if (used == 0)
+        return 0;
+    struct msghdr message;
+    memset(&message, 0, sizeof message);
+    message.msg_iov = parts;
+    message.msg_iovlen = (int)used;
+    ssize_t n;
+    do
+        n = sendmsg(ch->fd, &message, MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : CHANNEL_ERROR;
+    /* Advance each buffer by the part of `n` that came from it. */
+    size_t left = (size_t)n;
+    for (size_t i = 0; i < count && left > 0; i++) {
+        size_t take = buffer_remaining(srcs[i]);
+        if (take > left)
+            take = left;
+        buffer_set_position(srcs[i], buffer_position(srcs[i]) + take);
+        left -= take;
+    }
+    return n;
+}
+
+/* --- modes and closing ------------------------------------------------ */
+
+int channel_configure_blocking(channel *ch, bool blocking)
+{
+    if (ch == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+    int flags = fcntl(ch->fd, F_GETFL);
+    if (flags < 0)
+        return -1;
+    flags = blocking ? flags & ~O_NONBLOCK : flags | O_NONBLOCK;
+    if (fcntl(ch->fd, F_SETFL, flags) < 0)
+        return -1;
+    ch->blocking = blocking;
+    return 0;
+}
+
+bool channel_is_blocking(const channel *ch)
+{
+    return ch != NULL && ch->blocking;
+}
+
+int channel_shutdown_output(channel *ch)
+{
+    if (ch == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+    return shutdown(ch->fd, SHUT_WR);
+}
+
+void channel_close(channel *ch)
+{
+    if (ch == NULL)
+        return;
+    /* Not retried on EINTR: on Linux the descriptor is gone either way,
+     * and retrying could close one that another thread just opened. */
+    close(ch->fd);
+    free(ch);
+}
+
+channel_kind channel_get_kind(const channel *ch)
+{
+    return ch != NULL ? ch->kind : CHANNEL_SOCKET;
+}
+
+int channel_fd(const channel *ch)
+{
+    return ch != NULL ? ch->fd : -1;
+}
+
+static char *name_of(const channel *ch, bool local, char *out, size_t size)
+{
+    socket_address address;
+    address.length = sizeof address.storage;
+    int rc = -1;
+    if (ch != NULL) {
+        struct sockaddr *sa = (struct sockaddr *)&address.storage;
+        rc = local ? getsockname(ch->fd, sa, &address.length)
+                   : getpeername(ch->fd, sa, &address.length);
+    }
+    if (rc < 0) {
+        if (size > 0)
+            snprintf(out, size, "?");
+        return out;
+    }
+    return socket_address_format(&address, out, size);
+}
+
+char *channel_local_address(const channel *ch, char *out, size_t size)
+{
+    return name_of(ch, true, out, size);
+}
+
+char *channel_remote_address(const channel *ch, char *out, size_t size)
+{
+    return name_of(ch, false, out, size);
+}
+
+uint16_t channel_local_port(const channel *ch)
+{
+    socket_address address;
+    address.length = sizeof address.storage;
+    if (ch == NULL || getsockname(ch->fd, (struct sockaddr *)&address.storage,
+                                  &address.length) < 0)
+        return 0;
+    return socket_address_port(&address);
+}

@@ -1,0 +1,652 @@
+/*
+ * selector.c - Java's Selector on top of one backend (selector_backend.h).
+ *
+ * The bookkeeping Java keeps in three sets lives in the keys themselves:
+ * each key is on the list of all keys, maybe on the selected list, maybe on
+ * the cancelled list. A table indexed by descriptor finds the key for a
+ * descriptor that fired, as Redis's event loop does.
+ */
+#include "selector.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "selector_backend.h"
+
+struct selection_key {
+    selector *owner;
+    channel *ch; /* NULL for selector_register_fd */
+    int fd;
+    int valid_ops;
+    int interest;
+    int ready;
+    void *attachment;
+    bool cancelled;
+    bool in_selected;
+    selection_key *all_prev, *all_next;
+    selection_key *sel_prev, *sel_next;
+    selection_key *cancel_next;
+};
+
+struct selector {
+    const backend_ops *ops;
+    void *state;
+    selector_backend backend;
+    selection_key **key_of_fd; /* key_of_fd[fd], NULL when none */
+    int fd_slots;
+    selection_key *all_keys;
+    size_t key_count;
+    selection_key *selected;
+    selection_key *selected_tail;
+    size_t selected_count;
+    selection_key *cancelled;
+    backend_event *fired;
+    int fired_capacity;
+    /* wakeup: a self-pipe watched by the backend, and a flag so that a
+     * burst of wakeups writes one byte, not thousands. */
+    int wake_read, wake_write;
+    atomic_bool wake_pending;
+};
+
+const char *selector_status_name(selector_status status)
+{
+    switch (status) {
+    case SELECTOR_OK: return "SELECTOR_OK";
+    case SELECTOR_BAD_ARGUMENT: return "SELECTOR_BAD_ARGUMENT";
+    case SELECTOR_CLOSED: return "SELECTOR_CLOSED";
+    case SELECTOR_CANCELLED_KEY: return "SELECTOR_CANCELLED_KEY";
+    case SELECTOR_BLOCKING_CHANNEL: return "SELECTOR_BLOCKING_CHANNEL";
+    case SELECTOR_INVALID_OPS: return "SELECTOR_INVALID_OPS";
+    case SELECTOR_FD_TOO_LARGE: return "SELECTOR_FD_TOO_LARGE";
+    case SELECTOR_FD_IN_USE: return "SELECTOR_FD_IN_USE";
+    case SELECTOR_SYSTEM_ERROR: return "SELECTOR_SYSTEM_ERROR";
+    case SELECTOR_NO_MEMORY: return "SELECTOR_NO_MEMORY";
+    }
+    return "SELECTOR_UNKNOWN_STATUS";
+}
+
+/* --- backends --------------------------------------------------------- */
+
+static const backend_ops *ops_of(selector_backend backend)
+{
+    switch (backend) {
+    case SELECTOR_BACKEND_SELECT: return &backend_select_ops;
+    case SELECTOR_BACKEND_POLL: return &backend_poll_ops;
+    case SELECTOR_BACKEND_EPOLL:
+#ifdef __linux__
+        return &backend_epoll_ops;
+#else
+        return NULL;
+#endif
+    }
+    return NULL;
+}
+
+static const char *const backend_names[] = {"select", "poll", "epoll"};
+
+bool selector_backend_parse(const char *name, selector_backend *out)
+{
+    for (int i = 0; name != NULL && i < 3; i++) {
+        const char *a = name, *b = backend_names[i];
+        while (*a != '\0' && *a == *b)
+            a++, b++;
+        if (*a == '\0' && *b == '\0') {
+            *out = (selector_backend)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+const char *selector_backend_name(selector_backend backend)
+{
+    return (unsigned)backend < 3 ? backend_names[backend] : "?";
+}
+
+selector_backend selector_default_backend(void)
+{
+#ifdef __linux__
+    return SELECTOR_BACKEND_EPOLL;
+#else
+    return SELECTOR_BACKEND_POLL;
+#endif
+}
+
+bool selector_backend_available(selector_backend backend)
+{
+    return ops_of(backend) != NULL;
+}
+
+/* --- opening and closing ---------------------------------------------- */
+
+static int grow_tables(selector *sel, int fd);
+
+static int set_flags(int fd)
+{
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+        return -1;
+    return fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
+selector *selector_open(selector_backend backend)
+{
+    const backend_ops *ops = ops_of(backend);
+    if (ops == NULL) {
+        errno = ENOSYS;
+        return NULL;
+    }
+    selector *sel = calloc(1, sizeof *sel);
+    if (sel == NULL)
+        return NULL;
+    sel->ops = ops;
+    sel->backend = backend;
+    sel->wake_read = sel->wake_write = -1;
+    atomic_init(&sel->wake_pending, false);
+    int pipe_fds[2];
+    if (pipe(pipe_fds) < 0) {
+        free(sel);
+        return NULL;
+    }
+    sel->wake_read = pipe_fds[0];
+    sel->wake_write = pipe_fds[1];
+    sel->state = ops->create();
+    if (sel->state == NULL || grow_tables(sel, sel->wake_read) < 0 ||
+        set_flags(sel->wake_read) < 0 ||
+        set_flags(sel->wake_write) < 0 || sel->wake_read > ops->max_fd ||
+        ops->add(sel->state, sel->wake_read, BACKEND_READ) < 0) {
+        int saved = sel->wake_read > ops->max_fd ? EMFILE : errno;
+        selector_close(sel);
+        errno = saved;
+        return NULL;
+    }
+    return sel;
+}
+
+selector_backend selector_get_backend(const selector *sel)
+{
+    return sel->backend;
+}
+
+static void unlink_all(selector *sel, selection_key *key)
+{
+    if (key->all_prev != NULL)
+        key->all_prev->all_next = key->all_next;
+    else
+        sel->all_keys = key->all_next;
+    if (key->all_next != NULL)
+        key->all_next->all_prev = key->all_prev;
+    sel->key_count--;
+}
+
+static void unlink_selected(selector *sel, selection_key *key)
+{
+    if (!key->in_selected)
+        return;
+    if (key->sel_prev != NULL)
+        key->sel_prev->sel_next = key->sel_next;
+    else
+        sel->selected = key->sel_next;
+    if (key->sel_next != NULL)
+        key->sel_next->sel_prev = key->sel_prev;
+    else
+        sel->selected_tail = key->sel_prev;
+    key->sel_prev = key->sel_next = NULL;
+    key->in_selected = false;
+    sel->selected_count--;
+}
+
+static void link_selected(selector *sel, selection_key *key)
+{
+    key->sel_prev = sel->selected_tail;
+    key->sel_next = NULL;
+    if (sel->selected_tail != NULL)
+        sel->selected_tail->sel_next = key;
+    else
+        sel->selected = key;
+    sel->selected_tail = key;
+    key->in_selected = true;
+    sel->selected_count++;
+}
+
+/* Backend events for a set of interest ops. */
+static int backend_events(int ops)
+{
+    return ((ops & (OP_READ | OP_ACCEPT)) ? BACKEND_READ : 0) |
+           ((ops & (OP_WRITE | OP_CONNECT)) ? BACKEND_WRITE : 0);
+}
+
+/* Takes a key out of every set and the backend, and frees it. */
+static void deregister(selector *sel, selection_key *key)
+{
+    int events = backend_events(key->interest);
+    if (events != 0)
+        sel->ops->remove(sel->state, key->fd, events);
+    if (key->fd < sel->fd_slots && sel->key_of_fd[key->fd] == key)
+        sel->key_of_fd[key->fd] = NULL;
+    unlink_all(sel, key);
+    unlink_selected(sel, key);
+    free(key);
+}
+
+static void flush_cancelled(selector *sel)
+{
+    while (sel->cancelled != NULL) {
+        selection_key *key = sel->cancelled;
+        sel->cancelled = key->cancel_next;
+        deregister(sel, key);
+    }
+}
+
+void selector_close(selector *sel)
+{
+    if (sel == NULL)
+        return;
+    while (sel->all_keys != NULL) {
+        selection_key *key = sel->all_keys;
+        key->cancelled = true;
+        deregister(sel, key);
+    }
+    sel->cancelled = NULL;
+    if (sel->state != NULL)
+        sel->ops->destroy(sel->state);
+    if (sel->wake_read >= 0)
+        close(sel->wake_read);
+    if (sel->wake_write >= 0)
+        close(sel->wake_write);
+    free(sel->key_of_fd);
+    free(sel->fired);
+    free(sel);
+}
+
+/* --- registering ------------------------------------------------------ */
+
+static int grow_tables(selector *sel, int fd)
+{
+    if (fd >= sel->fd_slots) {
+        int slots = sel->fd_slots ? sel->fd_slots : 64;
+        while (slots <= fd)
+            slots = slots > INT_MAX / 2 ? INT_MAX : slots * 2;
+        selection_key **grown =
+            realloc(sel->key_of_fd, (size_t)slots * sizeof *grown);
+        if (grown == NULL)
+            return -1;
+        for (int i = sel->fd_slots; i < slots; i++)
+            grown[i] = NULL;
+        sel->key_of_fd = grown;
+        sel->fd_slots = slots;
+    }
+    /* Room for every key and the wakeup pipe to fire at once. */
+    if (sel->key_count + 2 > (size_t)sel->fired_capacity) {
+        int capacity = sel->fired_capacity ? sel->fired_capacity * 2 : 64;
+        backend_event *grown =
+            realloc(sel->fired, (size_t)capacity * sizeof *grown);
+        if (grown == NULL)
+            return -1;
+        sel->fired = grown;
+        sel->fired_capacity = capacity;
+    }
+    return 0;
+}
+
+/* excerpt:begin register */
+static selector_status do_register(selector *sel, channel *ch, int fd,
+                                   int valid_ops, int ops, void *attachment,
+                                   selection_key **out)
+{
+    if (ops & ~valid_ops)
+        return SELECTOR_INVALID_OPS;
+    if (fd > sel->ops->max_fd)
+        return SELECTOR_FD_TOO_LARGE;
+    selection_key *key = fd < sel->fd_slots ? sel->key_of_fd[fd] : NULL;
+    if (key != NULL && key->ch == ch) {
+        /* Registered already: Java updates the existing key. */
+        if (key->cancelled)
+            return SELECTOR_CANCELLED_KEY;
+        selector_status s = key_set_interest_ops(key, ops);
+        if (s == SELECTOR_OK && attachment != NULL)
+            key->attachment = attachment;
+        if (s == SELECTOR_OK && out != NULL)
+            *out = key;
+        return s;
+    }
+    if (key != NULL) {
+        /* The descriptor was closed and reused. Fine if its old key was
+         * cancelled: drop that key now. Otherwise the caller closed a
+         * channel without cancelling its key first. */
+        if (!key->cancelled)
+            return SELECTOR_FD_IN_USE;
+        flush_cancelled(sel);
+    }
+    if (grow_tables(sel, fd) < 0)
+        return SELECTOR_NO_MEMORY;
+    key = calloc(1, sizeof *key);
+    if (key == NULL)
+        return SELECTOR_NO_MEMORY;
+    *key = (selection_key){.owner = sel, .ch = ch, .fd = fd,
+                           .valid_ops = valid_ops, .interest = ops,
+                           .attachment = attachment};
+    int events = backend_events(ops);
+    if (events != 0 && sel->ops->add(sel->state, fd, events) < 0) {
+        free(key);
+        return SELECTOR_SYSTEM_ERROR;
+    }
+    sel->key_of_fd[fd] = key;
+    key->all_next = sel->all_keys;
+    if (sel->all_keys != NULL)
+        sel->all_keys->all_prev = key;
+    sel->all_keys = key;
+    sel->key_count++;
+    if (out != NULL)
+        *out = key;
+    return SELECTOR_OK;
+}
+/* excerpt:end register */
+
+selector_status selector_register(selector *sel, channel *ch, int ops,
+                                  void *attachment, selection_key **key)
+{
+    if (sel == NULL || ch == NULL)
+        return SELECTOR_BAD_ARGUMENT;
+    if (sel->state == NULL)
+        return SELECTOR_CLOSED;
+    if (channel_is_blocking(ch))
+        return SELECTOR_BLOCKING_CHANNEL;
+    /* Java's validOps(): what this kind of channel can ever do. */
+    int valid = channel_get_kind(ch) == CHANNEL_SERVER
+                    ? OP_ACCEPT
+                    : OP_READ | OP_WRITE | OP_CONNECT;
+    return do_register(sel, ch, channel_fd(ch), valid, ops, attachment, key);
+}
+
+selector_status selector_register_fd(selector *sel, int fd, int ops,
+                                     void *attachment, selection_key **key)
+{
+    if (sel == NULL || fd < 0)
+        return SELECTOR_BAD_ARGUMENT;
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0)
+        return SELECTOR_SYSTEM_ERROR;
+    if (!(flags & O_NONBLOCK))
+        return SELECTOR_BLOCKING_CHANNEL;
+    return do_register(sel, NULL, fd, OP_READ | OP_WRITE, ops, attachment,
+                       key);
+}
+
+selection_key *selector_key_for(const selector *sel, const channel *ch)
+{
+    int fd = channel_fd(ch);
+    if (sel == NULL || fd < 0 || fd >= sel->fd_slots)
+        return NULL;
+    selection_key *key = sel->key_of_fd[fd];
+    return key != NULL && key->ch == ch && !key->cancelled ? key : NULL;
+}
+
+/* --- selecting -------------------------------------------------------- */
+
+static void drain_wakeups(selector *sel)
+{
+    char sink[64];
+    while (read(sel->wake_read, sink, sizeof sink) > 0)
+        continue;
+    /* Cleared after draining: a wakeup that arrives in between merges
+     * with this one instead of being lost. */
+    atomic_store(&sel->wake_pending, false);
+}
+
+/* excerpt:begin ready-ops */
+/* What the backend saw, in ops this key is interested in. An error or a
+ * hang-up makes it ready for all of them (Java's rule): the next read or
+ * write reports what happened. */
+static int ready_ops_for(const selection_key *key, int events)
+{
+    if (events & BACKEND_ERROR)
+        return key->interest;
+    int ready = 0;
+    if (events & BACKEND_READ)
+        ready |= key->interest & (OP_READ | OP_ACCEPT);
+    if (events & BACKEND_WRITE)
+        ready |= key->interest & (OP_WRITE | OP_CONNECT);
+    return ready;
+}
+/* excerpt:end ready-ops */
+
+/* excerpt:begin select */
+static int do_select(selector *sel, int timeout_ms)
+{
+    if (sel == NULL || sel->state == NULL) {
+        errno = EBADF;
+        return -1;
+    }
+    flush_cancelled(sel); /* step 1: cancelled keys leave */
+    int n = sel->ops->wait(sel->state, timeout_ms, sel->fired,
+                           sel->fired_capacity > 0 ? sel->fired_capacity : 1);
+    if (n < 0)
+        return -1;
+    int updated = 0;
+    for (int i = 0; i < n; i++) {
+        int fd = sel->fired[i].fd;
+        if (fd == sel->wake_read) {
+            drain_wakeups(sel);
+            continue;
+        }
+        selection_key *key = fd < sel->fd_slots ? sel->key_of_fd[fd] : NULL;
+        if (key == NULL || key->cancelled)
+            continue;
+        int ready = ready_ops_for(key, sel->fired[i].events);
+        if (ready == 0)
+            continue;
+        if (!key->in_selected) { /* step 2: new in the selected set */
+            key->ready = ready;
+            link_selected(sel, key);
+            updated++;
+        } else if ((key->ready | ready) != key->ready) {
+            key->ready |= ready; /* still there: ready ops accumulate */
+            updated++;
+        }
+    }
+    return updated;
+}
+/* excerpt:end select */
+
+int selector_select(selector *sel)
+{
+    return do_select(sel, -1);
+}
+
+int selector_select_timeout(selector *sel, long timeout_ms)
+{
+    if (timeout_ms < 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (timeout_ms == 0) /* Java: 0 means no timeout at all */
+        return do_select(sel, -1);
+    return do_select(sel, timeout_ms > INT_MAX ? INT_MAX : (int)timeout_ms);
+}
+
+int selector_select_now(selector *sel)
+{
+    int n = do_select(sel, 0);
+    /* selectNow clears a pending wakeup even when the pipe did not fire
+     * in this call's results. */
+    if (n >= 0 && atomic_load(&sel->wake_pending))
+        drain_wakeups(sel);
+    return n;
+}
+
+/* excerpt:begin wakeup */
+void selector_wakeup(selector *sel)
+{
+    if (sel == NULL)
+        return;
+    /* Only the first wakeup since the last selection writes a byte. */
+    if (!atomic_exchange(&sel->wake_pending, true)) {
+        char byte = 1;
+        ssize_t ignored = write(sel->wake_write, &byte, 1);
+        (void)ignored; /* a full pipe is readable already: that is enough */
+    }
+}
+/* excerpt:end wakeup */
+
+/* --- the sets --------------------------------------------------------- */
+
+key_iterator selector_selected_keys(selector *sel)
+{
+    return (key_iterator){.owner = sel,
+                          .next = sel != NULL ? sel->selected : NULL,
+                          .selected_set = true};
+}
+
+key_iterator selector_keys(selector *sel)
+{
+    return (key_iterator){.owner = sel,
+                          .next = sel != NULL ? sel->all_keys : NULL,
+                          .selected_set = false};
+}
+
+selection_key *key_iterator_next(key_iterator *it)
+{
+    if (it == NULL)
+        return NULL;
+    it->current = it->next;
+    if (it->current != NULL)
+        it->next = it->selected_set ? it->current->sel_next
+                                    : it->current->all_next;
+    return it->current;
+}
+
+selector_status key_iterator_remove(key_iterator *it)
+{
+    if (it == NULL || !it->selected_set || it->current == NULL)
+        return SELECTOR_BAD_ARGUMENT;
+    unlink_selected(it->owner, it->current);
+    it->current = NULL;
+    return SELECTOR_OK;
+}
+
+size_t selector_selected_count(const selector *sel)
+{
+    return sel != NULL ? sel->selected_count : 0;
+}
+
+size_t selector_key_count(const selector *sel)
+{
+    return sel != NULL ? sel->key_count : 0;
+}
+
+/* --- keys ------------------------------------------------------------- */
+
+int key_interest_ops(const selection_key *key)
+{
+    return key != NULL ? key->interest : 0;
+}
+
+selector_status key_set_interest_ops(selection_key *key, int ops)
+{
+    if (key == NULL)
+        return SELECTOR_BAD_ARGUMENT;
+    if (key->cancelled)
+        return SELECTOR_CANCELLED_KEY;
+    if (ops & ~key->valid_ops)
+        return SELECTOR_INVALID_OPS;
+    selector *sel = key->owner;
+    int before = backend_events(key->interest), after = backend_events(ops);
+    int rc = 0;
+    if (before != after) {
+        /* An empty interest set leaves the backend: poll and epoll would
+         * keep reporting a hang-up for it, and spin. */
+        if (before == 0)
+            rc = sel->ops->add(sel->state, key->fd, after);
+        else if (after == 0)
+            sel->ops->remove(sel->state, key->fd, before);
+        else
+            rc = sel->ops->modify(sel->state, key->fd, before, after);
+    }
+    if (rc < 0)
+        return SELECTOR_SYSTEM_ERROR;
+    key->interest = ops;
+    return SELECTOR_OK;
+}
+
+selector_status key_interest_ops_or(selection_key *key, int ops)
+{
+    return key_set_interest_ops(key, key_interest_ops(key) | ops);
+}
+
+selector_status key_interest_ops_and(selection_key *key, int ops)
+{
+    return key_set_interest_ops(key, key_interest_ops(key) & ops);
+}
+
+int key_ready_ops(const selection_key *key)
+{
+    return key != NULL ? key->ready : 0;
+}
+
+bool key_is_readable(const selection_key *key)
+{
+    return (key_ready_ops(key) & OP_READ) != 0;
+}
+
+bool key_is_writable(const selection_key *key)
+{
+    return (key_ready_ops(key) & OP_WRITE) != 0;
+}
+
+bool key_is_connectable(const selection_key *key)
+{
+    return (key_ready_ops(key) & OP_CONNECT) != 0;
+}
+
+bool key_is_acceptable(const selection_key *key)
+{
+    return (key_ready_ops(key) & OP_ACCEPT) != 0;
+}
+
+void *key_attachment(const selection_key *key)
+{
+    return key != NULL ? key->attachment : NULL;
+}
+
+void *key_attach(selection_key *key, void *attachment)
+{
+    if (key == NULL)
+        return NULL;
+    void *previous = key->attachment;
+    key->attachment = attachment;
+    return previous;
+}
+
+void key_cancel(selection_key *key)
+{
+    if (key == NULL || key->cancelled)
+        return;
+    key->cancelled = true;
+    key->cancel_next = key->owner->cancelled;
+    key->owner->cancelled = key;
+}
+
+bool key_is_valid(const selection_key *key)
+{
+    return key != NULL && !key->cancelled;
+}
+
+channel *key_channel(const selection_key *key)
+{
+    return key != NULL ? key->ch : NULL;
+}
+
+int key_fd(const selection_key *key)
+{
+    return key != NULL ? key->fd : -1;
+}
+
+selector *key_selector(const selection_key *key)
+{
+    return key != NULL ? key->owner : NULL;
+}

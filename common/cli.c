@@ -1,0 +1,30 @@
+/* cli.c - see cli.h. */
+#include "cli.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+
+bool cli_parse_ulong(const char *text, unsigned long min, unsigned long max,
+                     unsigned long *out)
+{
+    /* strtoul accepts leading spaces and a minus sign; we do not. */
+    if (text == NULL || !isdigit((unsigned char)text[0]))
+        return false;
+    char *end;
+    errno = 0;
+    unsigned long value = strtoul(text, &end, 10);
+    if (errno != 0 || *end != '\0' || value < min || value > max)
+        return false;
+    *out = value;
+    return true;
+}
+
+bool cli_parse_port(const char *text, uint16_t *out)
+{
+    unsigned long value;
+    if (!cli_parse_ulong(text, 0, 65535, &value))
+        return false;
+    *out = (uint16_t)value;
+    return true;
+}
