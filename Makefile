@@ -32,7 +32,7 @@ endif
 
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
-.PHONY: all test sanitize slides lint help clean
+.PHONY: all test sanitize bench slides lint help clean
 
 CHAPTERS := $(sort $(patsubst chapters/%/chapter.mk,%,\
               $(wildcard chapters/[0-9][0-9]-*/chapter.mk)))
@@ -125,6 +125,18 @@ sanitize:
 	  BUILD=$(BUILD)/tsan OPT=-O1 SAN=thread \
 	  $(foreach n,$(THREADED_CHAPTERS),test-$(n)))
 
+# --- benchmarks ---------------------------------------------------------
+
+# Every chapter's bench.sh, in order, with -O2 binaries. Each prints its
+# table and writes BENCH_OUT/NN-name.md (and a plot when gnuplot exists).
+bench: all
+	@mkdir -p $(BUILD)/bench
+	@for b in chapters/[0-9][0-9]-*/bench.sh; do \
+	  [ -f "$$b" ] || continue; \
+	  NIO_BIN=$(abspath $(BUILD))/bin BENCH_OUT=$(abspath $(BUILD))/bench \
+	    sh "$$b" || exit 1; \
+	done
+
 # --- slides, lint -------------------------------------------------------
 
 slides:
@@ -144,6 +156,7 @@ help:
 	@echo "  make test         run every test (needs bats)"
 	@echo "  make test-N       run chapter N's tests"
 	@echo "  make sanitize     the tests again under ASan+UBSan (and TSan)"
+	@echo "  make bench        the measured comparisons, as tables (and plots)"
 	@echo "  make slides       render the decks to $(BUILD)/slides/*.html"
 	@echo "  make lint         cppcheck, shellcheck and clang-format checks"
 	@echo "  make clean        remove $(BUILD)/"
