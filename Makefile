@@ -32,7 +32,7 @@ endif
 
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
-.PHONY: all test sanitize bench slides lint help clean
+.PHONY: all test sanitize bench fuzz fuzzers slides lint help clean
 
 CHAPTERS := $(sort $(patsubst chapters/%/chapter.mk,%,\
               $(wildcard chapters/[0-9][0-9]-*/chapter.mk)))
@@ -137,6 +137,43 @@ bench: all
 	    sh "$$b" || exit 1; \
 	done
 
+# --- fuzzing ------------------------------------------------------------
+
+# libFuzzer targets: tests/fuzz/fuzz_NAME.c, each with a seed corpus in
+# tests/fuzz/corpus/fuzz_NAME/. Built with clang under ASan+UBSan and run
+# for FUZZ_SECONDS each; new inputs go to $(BUILD)/fuzz-corpus, never into
+# the repository. A crash leaves its input in $(BUILD)/fuzz-crashes.
+FUZZ_SECONDS ?= 60
+reverse = $(if $(1),$(call reverse,$(wordlist 2,$(words $(1)),$(1))) $(firstword $(1)))
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,\
+                  $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_LIBS = $(foreach c,$(call reverse,$(CHAPTERS)),$(if $($(c)_OBJS),$($(c)_LIB))) \
+            $(COMMON_LIB)
+
+$(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(FUZZ_LIBS)
+	$(call say,LINK,$@)
+	$(Q)mkdir -p $(@D) && $(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+fuzzers: $(FUZZ_TARGETS)
+
+fuzz:
+	@command -v clang >/dev/null 2>&1 || { \
+	  echo "make fuzz needs clang (and libclang-rt-14-dev on Debian)" >&2; exit 1; }
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/fuzz-build CC=clang OPT=-O1 \
+	  SAN=address,undefined CFLAGS='-g -O1 -fsanitize=fuzzer-no-link' fuzzers
+	@for f in $(BUILD)/fuzz-build/fuzz/fuzz_*; do \
+	  [ -x "$$f" ] || continue; \
+	  name=$$(basename "$$f"); \
+	  mkdir -p $(BUILD)/fuzz-corpus/$$name $(BUILD)/fuzz-crashes; \
+	  echo "== $$name for $(FUZZ_SECONDS)s"; \
+	  "$$f" -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -artifact_prefix=$(BUILD)/fuzz-crashes/$$name- \
+	    $(BUILD)/fuzz-corpus/$$name tests/fuzz/corpus/$$name \
+	    2>$(BUILD)/fuzz-corpus/$$name.log || { \
+	      tail -40 $(BUILD)/fuzz-corpus/$$name.log; exit 1; }; \
+	  grep -E '^stat::number_of_executed_units' $(BUILD)/fuzz-corpus/$$name.log; \
+	done
+
 # --- slides, lint -------------------------------------------------------
 
 slides:
@@ -157,6 +194,7 @@ help:
 	@echo "  make test-N       run chapter N's tests"
 	@echo "  make sanitize     the tests again under ASan+UBSan (and TSan)"
 	@echo "  make bench        the measured comparisons, as tables (and plots)"
+	@echo "  make fuzz         each libFuzzer target for FUZZ_SECONDS (default 60)"
 	@echo "  make slides       render the decks to $(BUILD)/slides/*.html"
 	@echo "  make lint         cppcheck, shellcheck and clang-format checks"
 	@echo "  make clean        remove $(BUILD)/"
