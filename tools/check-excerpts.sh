@@ -12,7 +12,7 @@
 #     <!-- sketch -->
 # so that nothing in a lesson looks like project code without being it.
 #
-# Checked: README.md, chapters/*/README.md and slides/*.md under ROOT.
+# Checked: README.md, chapters/*/*.md and slides/*.md under ROOT.
 set -eu
 
 root=${1:-.}
@@ -26,7 +26,7 @@ fail() {
     failures=$((failures + 1))
 }
 
-for md in README.md chapters/*/README.md slides/*.md; do
+for md in README.md chapters/*/*.md slides/*.md; do
     [ -f "$md" ] || continue
     # Split the Markdown into numbered blocks and an index of what each
     # block claims to be: "N<TAB>LINE<TAB>KIND<TAB>FILE#REGION".
