@@ -111,7 +111,7 @@ run_bats = if ! command -v bats >/dev/null 2>&1; then \
 	  echo "  brew install bats-core        (macOS)" >&2; \
 	  echo "  npm install -g bats           (anywhere with Node.js)" >&2; \
 	  exit 1; fi; \
-	NIO_BUILD=$(abspath $(BUILD)) NIO_BUILT=1 NIO_SAN=$(SAN) bats $(1)
+	NIO_BUILD=$(abspath $(BUILD)) NIO_BUILT=1 NIO_SAN=$(SAN) NIO_OPT=$(OPT) bats $(1)
 
 test: all
 	@$(call run_bats,tests)

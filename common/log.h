@@ -23,8 +23,7 @@ const char *log_level_name(log_level level);
 
 /* Prints "PROGRAM: LEVEL: message" when `level` <= `threshold`. */
 void log_at(log_level threshold, log_level level, const char *program,
-            const char *format, ...)
-    __attribute__((format(printf, 4, 5)));
+            const char *format, ...) __attribute__((format(printf, 4, 5)));
 
 /* Prints "PROGRAM: message" to stderr and exits with status 1. For errors
  * found while starting up (bad arguments, a port in use), never for input

@@ -123,3 +123,11 @@ server_stderr_clean() {
         return 1
     fi
 }
+
+# chapter_demo N: prints what `make chapter-N` prints on stdout, built with
+# the same settings as the binaries under test (plain, sanitized, ...).
+# Use it as `run chapter_demo 3` and compare with "$EXPECTED/NN-name.txt".
+chapter_demo() {
+    make -s --no-print-directory -C "$NIO_ROOT" BUILD="$NIO_BUILD" \
+        SAN="${NIO_SAN:-}" OPT="${NIO_OPT:--O2}" "chapter-$1" 2>/dev/null
+}

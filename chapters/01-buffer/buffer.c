@@ -79,10 +79,15 @@ static struct storage *storage_new(uint8_t *bytes, bool owned)
 
 buffer *buffer_allocate(size_t capacity)
 {
+    /* SIZE_MAX is refused before calloc: under AddressSanitizer an
+     * impossible size aborts the program instead of returning NULL. */
+    if (capacity == SIZE_MAX) {
+        errno = ENOMEM;
+        return NULL;
+    }
     /* calloc: Java zero-fills a new buffer; +1 so capacity 0 still works. */
     uint8_t *bytes = calloc(capacity + (capacity == 0), 1);
-    if (bytes == NULL || capacity == SIZE_MAX) {
-        free(bytes);
+    if (bytes == NULL) {
         errno = ENOMEM;
         return NULL;
     }
@@ -281,9 +286,10 @@ buffer_status buffer_compact(buffer *b)
     if (b->read_only)
         return BUFFER_READ_ONLY;
     size_t unread = b->limit - b->position;
-    uint8_t *base = b->storage->bytes + b->offset;
-    if (unread > 0)
+    if (unread > 0) {
+        uint8_t *base = b->storage->bytes + b->offset;
         memmove(base, base + b->position, unread);
+    }
     b->position = unread;
     b->limit = b->capacity;
     b->mark = NO_MARK;
@@ -298,7 +304,8 @@ buffer_order buffer_get_order(const buffer *b)
 
 void buffer_set_order(buffer *b, buffer_order order)
 {
-    if (b != NULL && (order == BUFFER_BIG_ENDIAN || order == BUFFER_LITTLE_ENDIAN))
+    if (b != NULL &&
+        (order == BUFFER_BIG_ENDIAN || order == BUFFER_LITTLE_ENDIAN))
         b->order = order;
 }
 
@@ -306,6 +313,9 @@ void buffer_set_order(buffer *b, buffer_order order)
 
 static uint8_t *at(const buffer *b, size_t index)
 {
+    /* buffer_wrap(NULL, 0) has no bytes, and NULL + 0 is undefined in C. */
+    if (b->storage->bytes == NULL)
+        return NULL;
     return b->storage->bytes + b->offset + index;
 }
 
@@ -324,7 +334,7 @@ buffer_status buffer_get_bytes(buffer *b, void *dst, size_t length)
     if (length > b->limit - b->position)
         return BUFFER_UNDERFLOW;
     if (length > 0)
-        memcpy(dst, at(b, b->position), length);
+        memmove(dst, at(b, b->position), length); /* dst may overlap */
     b->position += length;
     return BUFFER_OK;
 }
@@ -350,7 +360,7 @@ buffer_status buffer_get_bytes_at(const buffer *b, size_t index, void *dst,
         return BUFFER_BAD_ARGUMENT;
     buffer_status s = check_range(b, index, length);
     if (s == BUFFER_OK && length > 0)
-        memcpy(dst, at(b, index), length);
+        memmove(dst, at(b, index), length);
     return s;
 }
 
@@ -433,7 +443,8 @@ static buffer_status get_rel(buffer *b, uint64_t *v, size_t size)
     return s;
 }
 
-static buffer_status get_abs(const buffer *b, size_t i, uint64_t *v, size_t size)
+static buffer_status get_abs(const buffer *b, size_t i, uint64_t *v,
+                             size_t size)
 {
     uint8_t raw[8];
     buffer_status s = buffer_get_bytes_at(b, i, raw, size);
@@ -472,34 +483,34 @@ static int64_t to_signed(uint64_t v, size_t size)
     return v > INT64_MAX ? -(int64_t)(~v) - 1 : (int64_t)v;
 }
 
-#define GETTERS(NAME, TYPE)                                                  \
-    buffer_status buffer_get_##NAME(buffer *b, TYPE *out)                    \
-    {                                                                        \
-        uint64_t v;                                                          \
-        if (out == NULL)                                                     \
-            return BUFFER_BAD_ARGUMENT;                                      \
-        buffer_status s = get_rel(b, &v, sizeof(TYPE));                      \
-        if (s == BUFFER_OK)                                                  \
-            *out = (TYPE)to_signed(v, sizeof(TYPE));                         \
-        return s;                                                            \
-    }                                                                        \
+#define GETTERS(NAME, TYPE)                                                    \
+    buffer_status buffer_get_##NAME(buffer *b, TYPE *out)                      \
+    {                                                                          \
+        uint64_t v;                                                            \
+        if (out == NULL)                                                       \
+            return BUFFER_BAD_ARGUMENT;                                        \
+        buffer_status s = get_rel(b, &v, sizeof(TYPE));                        \
+        if (s == BUFFER_OK)                                                    \
+            *out = (TYPE)to_signed(v, sizeof(TYPE));                           \
+        return s;                                                              \
+    }                                                                          \
     buffer_status buffer_get_##NAME##_at(const buffer *b, size_t i, TYPE *out) \
-    {                                                                        \
-        uint64_t v;                                                          \
-        if (out == NULL)                                                     \
-            return BUFFER_BAD_ARGUMENT;                                      \
-        buffer_status s = get_abs(b, i, &v, sizeof(TYPE));                   \
-        if (s == BUFFER_OK)                                                  \
-            *out = (TYPE)to_signed(v, sizeof(TYPE));                         \
-        return s;                                                            \
-    }                                                                        \
-    buffer_status buffer_put_##NAME(buffer *b, TYPE value)                   \
-    {                                                                        \
-        return put_rel(b, (uint64_t)value, sizeof(TYPE));                    \
-    }                                                                        \
-    buffer_status buffer_put_##NAME##_at(buffer *b, size_t i, TYPE value)    \
-    {                                                                        \
-        return put_abs(b, i, (uint64_t)value, sizeof(TYPE));                 \
+    {                                                                          \
+        uint64_t v;                                                            \
+        if (out == NULL)                                                       \
+            return BUFFER_BAD_ARGUMENT;                                        \
+        buffer_status s = get_abs(b, i, &v, sizeof(TYPE));                     \
+        if (s == BUFFER_OK)                                                    \
+            *out = (TYPE)to_signed(v, sizeof(TYPE));                           \
+        return s;                                                              \
+    }                                                                          \
+    buffer_status buffer_put_##NAME(buffer *b, TYPE value)                     \
+    {                                                                          \
+        return put_rel(b, (uint64_t)value, sizeof(TYPE));                      \
+    }                                                                          \
+    buffer_status buffer_put_##NAME##_at(buffer *b, size_t i, TYPE value)      \
+    {                                                                          \
+        return put_abs(b, i, (uint64_t)value, sizeof(TYPE));                   \
     }
 
 GETTERS(short, int16_t)

@@ -36,8 +36,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(scratch, 0xA5, sizeof scratch);
     while (p < end) {
         uint8_t op = take(&p, end);
-        buffer *b = views[(op >> 5) & 3] != NULL ? views[(op >> 5) & 3]
-                                                 : views[0];
+        buffer *b =
+            views[(op >> 5) & 3] != NULL ? views[(op >> 5) & 3] : views[0];
         size_t arg = take(&p, end) % 80; /* sometimes past the capacity */
         size_t before_pos = buffer_position(b), before_lim = buffer_limit(b);
         buffer_status s = BUFFER_OK;
@@ -94,8 +94,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         }
         }
-        if (s != BUFFER_OK && (buffer_position(b) != before_pos ||
-                               buffer_limit(b) != before_lim))
+        if (s != BUFFER_OK &&
+            (buffer_position(b) != before_pos || buffer_limit(b) != before_lim))
             abort(); /* a failed operation changed the buffer */
         for (int i = 0; i < 4; i++)
             if (views[i] != NULL)

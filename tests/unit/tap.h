@@ -14,7 +14,7 @@ typedef struct tap {
 } tap;
 
 /* Records one check; prints where it failed so the line can be found. */
-#define TAP_OK(t, cond, ...)                                                 \
+#define TAP_OK(t, cond, ...)                                                   \
     tap_report((t), (cond) ? 1 : 0, __FILE__, __LINE__, __VA_ARGS__)
 
 void tap_report(tap *t, int passed, const char *file, int line,
