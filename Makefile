@@ -32,7 +32,7 @@ endif
 
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
-.PHONY: all test sanitize bench fuzz fuzzers slides lint help clean
+.PHONY: all run test sanitize bench fuzz fuzzers slides lint help clean
 
 CHAPTERS := $(sort $(patsubst chapters/%/chapter.mk,%,\
               $(wildcard chapters/[0-9][0-9]-*/chapter.mk)))
@@ -99,6 +99,14 @@ $(BUILD)/obj/%.o: %.c
 	$(Q)mkdir -p $(@D) && $(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
 all: $(ALL_LIBS) $(ALL_BINS) $(ALL_UNITS)
+
+# The course's own site, served by the server the course builds. The site
+# is regenerated each time, with the decks when `make slides` has run.
+PORT ?= 8080
+run: $(BUILD)/bin/httpd
+	@sh chapters/07-http-server/site/build-site.sh $(BUILD)/site $(BUILD)/slides >&2
+	@echo "the course is at http://127.0.0.1:$(PORT)/  (Ctrl-C stops the server)"
+	@exec $(BUILD)/bin/httpd -p $(PORT) --root $(BUILD)/site
 
 # --- tests --------------------------------------------------------------
 
@@ -180,7 +188,7 @@ slides:
 	@sh tools/render-slides.sh $(BUILD)/slides
 
 C_SOURCES = $(wildcard common/*.[ch] chapters/*/*.[ch] tests/unit/*.[ch])
-SHELL_SCRIPTS = .ci/run $(wildcard tools/*.sh chapters/*/*.sh tests/*.bash)
+SHELL_SCRIPTS = .ci/run $(wildcard tools/*.sh chapters/*/*.sh chapters/*/*/*.sh tests/*.bash)
 
 lint:
 	@sh tools/lint.sh "$(C_SOURCES)" "$(SHELL_SCRIPTS)"
@@ -189,6 +197,7 @@ help:
 	@echo "nio-c: Java NIO ideas rebuilt in C, one chapter at a time."
 	@echo
 	@echo "  make              build every chapter into $(BUILD)/"
+	@echo "  make run          serve the course on http://127.0.0.1:$(PORT)/ (PORT=...)"
 	@echo "  make chapter-N    build chapter N and run its demo (N = $(foreach c,$(CHAPTERS),$(call chapter_number,$(c))))"
 	@echo "  make test         run every test (needs bats)"
 	@echo "  make test-N       run chapter N's tests"
