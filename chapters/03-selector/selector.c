@@ -4,7 +4,9 @@
  * The bookkeeping Java keeps in three sets lives in the keys themselves:
  * each key is on the list of all keys, maybe on the selected list, maybe on
  * the cancelled list. A table indexed by descriptor finds the key for a
- * descriptor that fired, as Redis's event loop does.
+ * descriptor that fired, as Redis's event loop does. Since the kernel
+ * reuses a closed descriptor's number at once (and malloc a freed
+ * channel's memory), a key also remembers which open file it watches.
  */
 #include "selector.h"
 
@@ -13,6 +15,7 @@
 #include <limits.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "selector_backend.h"
@@ -21,6 +24,12 @@ struct selection_key {
     selector *owner;
     channel *ch; /* NULL for selector_register_fd */
     int fd;
+    /* Which open file the descriptor named when it registered. A closed
+     * descriptor's number comes back at once, and a freed channel's memory
+     * too, so neither fd nor ch alone tells "the same channel again" from
+     * "a new channel where an old one was". */
+    dev_t dev;
+    ino_t ino;
     int valid_ops;
     int interest;
     int ready;
@@ -156,8 +165,8 @@ selector *selector_open(selector_backend backend)
     sel->wake_write = pipe_fds[1];
     sel->state = ops->create();
     if (sel->state == NULL || grow_tables(sel, sel->wake_read) < 0 ||
-        set_flags(sel->wake_read) < 0 ||
-        set_flags(sel->wake_write) < 0 || sel->wake_read > ops->max_fd ||
+        set_flags(sel->wake_read) < 0 || set_flags(sel->wake_write) < 0 ||
+        sel->wake_read > ops->max_fd ||
         ops->add(sel->state, sel->wake_read, BACKEND_READ) < 0) {
         int saved = sel->wake_read > ops->max_fd ? EMFILE : errno;
         selector_close(sel);
@@ -220,12 +229,23 @@ static int backend_events(int ops)
            ((ops & (OP_WRITE | OP_CONNECT)) ? BACKEND_WRITE : 0);
 }
 
-/* Takes a key out of every set and the backend, and frees it. */
-static void deregister(selector *sel, selection_key *key)
+/* Stops watching a key's descriptor. Done when the key is cancelled, while
+ * the descriptor is still open (cancel comes before close): epoll forgets a
+ * closed descriptor only when no other descriptor shares its open file
+ * (after dup or fork), and EPOLL_CTL_DEL on a closed one fails, so a later
+ * removal could leave it firing forever. */
+static void unwatch(selector *sel, selection_key *key)
 {
     int events = backend_events(key->interest);
-    if (events != 0)
+    if (events != 0 && sel->state != NULL)
         sel->ops->remove(sel->state, key->fd, events);
+}
+
+/* Takes a key out of every set and frees it. */
+static void deregister(selector *sel, selection_key *key)
+{
+    if (!key->cancelled)
+        unwatch(sel, key);
     if (key->fd < sel->fd_slots && sel->key_of_fd[key->fd] == key)
         sel->key_of_fd[key->fd] = NULL;
     unlink_all(sel, key);
@@ -246,11 +266,8 @@ void selector_close(selector *sel)
 {
     if (sel == NULL)
         return;
-    while (sel->all_keys != NULL) {
-        selection_key *key = sel->all_keys;
-        key->cancelled = true;
-        deregister(sel, key);
-    }
+    while (sel->all_keys != NULL)
+        deregister(sel, sel->all_keys);
     sel->cancelled = NULL;
     if (sel->state != NULL)
         sel->ops->destroy(sel->state);
@@ -293,42 +310,23 @@ static int grow_tables(selector *sel, int fd)
     return 0;
 }
 
-/* excerpt:begin register */
-static selector_status do_register(selector *sel, channel *ch, int fd,
-                                   int valid_ops, int ops, void *attachment,
-                                   selection_key **out)
+/* A new key, watched by the backend and on the list of all keys. */
+static selector_status add_key(selector *sel, channel *ch, int fd,
+                               const struct stat *file, int valid_ops, int ops,
+                               void *attachment, selection_key **out)
 {
-    if (ops & ~valid_ops)
-        return SELECTOR_INVALID_OPS;
-    if (fd > sel->ops->max_fd)
-        return SELECTOR_FD_TOO_LARGE;
-    selection_key *key = fd < sel->fd_slots ? sel->key_of_fd[fd] : NULL;
-    if (key != NULL && key->ch == ch) {
-        /* Registered already: Java updates the existing key. */
-        if (key->cancelled)
-            return SELECTOR_CANCELLED_KEY;
-        selector_status s = key_set_interest_ops(key, ops);
-        if (s == SELECTOR_OK && attachment != NULL)
-            key->attachment = attachment;
-        if (s == SELECTOR_OK && out != NULL)
-            *out = key;
-        return s;
-    }
-    if (key != NULL) {
-        /* The descriptor was closed and reused. Fine if its old key was
-         * cancelled: drop that key now. Otherwise the caller closed a
-         * channel without cancelling its key first. */
-        if (!key->cancelled)
-            return SELECTOR_FD_IN_USE;
-        flush_cancelled(sel);
-    }
     if (grow_tables(sel, fd) < 0)
         return SELECTOR_NO_MEMORY;
-    key = calloc(1, sizeof *key);
+    selection_key *key = calloc(1, sizeof *key);
     if (key == NULL)
         return SELECTOR_NO_MEMORY;
-    *key = (selection_key){.owner = sel, .ch = ch, .fd = fd,
-                           .valid_ops = valid_ops, .interest = ops,
+    *key = (selection_key){.owner = sel,
+                           .ch = ch,
+                           .fd = fd,
+                           .dev = file->st_dev,
+                           .ino = file->st_ino,
+                           .valid_ops = valid_ops,
+                           .interest = ops,
                            .attachment = attachment};
     int events = backend_events(ops);
     if (events != 0 && sel->ops->add(sel->state, fd, events) < 0) {
@@ -345,6 +343,47 @@ static selector_status do_register(selector *sel, channel *ch, int fd,
         *out = key;
     return SELECTOR_OK;
 }
+
+/* excerpt:begin register */
+static selector_status do_register(selector *sel, channel *ch, int fd,
+                                   int valid_ops, int ops, void *attachment,
+                                   selection_key **out)
+{
+    if (ops & ~valid_ops)
+        return SELECTOR_INVALID_OPS;
+    if (fd > sel->ops->max_fd)
+        return SELECTOR_FD_TOO_LARGE;
+    struct stat file;
+    if (fstat(fd, &file) < 0)
+        return SELECTOR_SYSTEM_ERROR;
+    selection_key *key = fd < sel->fd_slots ? sel->key_of_fd[fd] : NULL;
+    bool same_file =
+        key != NULL && key->dev == file.st_dev && key->ino == file.st_ino;
+    if (same_file) {
+        /* Registered already: Java updates the existing key, unless it
+         * was cancelled (until the next selection takes it away). */
+        if (key->cancelled)
+            return SELECTOR_CANCELLED_KEY;
+        if (key->ch != ch)
+            return SELECTOR_FD_IN_USE; /* a second channel on one socket */
+        selector_status s = key_set_interest_ops(key, ops);
+        if (s == SELECTOR_OK && attachment != NULL)
+            key->attachment = attachment;
+        if (s == SELECTOR_OK && out != NULL)
+            *out = key;
+        return s;
+    }
+    if (key != NULL) {
+        /* The number names another file now. Fine if the old key was
+         * cancelled before its descriptor was closed: it stays in the sets
+         * until the next selection but gives up the number. If not, a
+         * channel was closed while still registered. */
+        if (!key->cancelled)
+            return SELECTOR_FD_IN_USE;
+        sel->key_of_fd[fd] = NULL;
+    }
+    return add_key(sel, ch, fd, &file, valid_ops, ops, attachment, out);
+}
 /* excerpt:end register */
 
 selector_status selector_register(selector *sel, channel *ch, int ops,
@@ -354,12 +393,15 @@ selector_status selector_register(selector *sel, channel *ch, int ops,
         return SELECTOR_BAD_ARGUMENT;
     if (sel->state == NULL)
         return SELECTOR_CLOSED;
-    if (channel_is_blocking(ch))
-        return SELECTOR_BLOCKING_CHANNEL;
-    /* Java's validOps(): what this kind of channel can ever do. */
+    /* Java's validOps(): what this kind of channel can ever do. Java
+     * checks them before the blocking mode, and so do we. */
     int valid = channel_get_kind(ch) == CHANNEL_SERVER
                     ? OP_ACCEPT
                     : OP_READ | OP_WRITE | OP_CONNECT;
+    if (ops & ~valid)
+        return SELECTOR_INVALID_OPS;
+    if (channel_is_blocking(ch))
+        return SELECTOR_BLOCKING_CHANNEL;
     return do_register(sel, ch, channel_fd(ch), valid, ops, attachment, key);
 }
 
@@ -368,13 +410,14 @@ selector_status selector_register_fd(selector *sel, int fd, int ops,
 {
     if (sel == NULL || fd < 0)
         return SELECTOR_BAD_ARGUMENT;
+    if (ops & ~(OP_READ | OP_WRITE))
+        return SELECTOR_INVALID_OPS;
     int flags = fcntl(fd, F_GETFL);
     if (flags < 0)
         return SELECTOR_SYSTEM_ERROR;
     if (!(flags & O_NONBLOCK))
         return SELECTOR_BLOCKING_CHANNEL;
-    return do_register(sel, NULL, fd, OP_READ | OP_WRITE, ops, attachment,
-                       key);
+    return do_register(sel, NULL, fd, OP_READ | OP_WRITE, ops, attachment, key);
 }
 
 selection_key *selector_key_for(const selector *sel, const channel *ch)
@@ -453,10 +496,7 @@ static int do_select(selector *sel, int timeout_ms)
 }
 /* excerpt:end select */
 
-int selector_select(selector *sel)
-{
-    return do_select(sel, -1);
-}
+int selector_select(selector *sel) { return do_select(sel, -1); }
 
 int selector_select_timeout(selector *sel, long timeout_ms)
 {
@@ -515,8 +555,8 @@ selection_key *key_iterator_next(key_iterator *it)
         return NULL;
     it->current = it->next;
     if (it->current != NULL)
-        it->next = it->selected_set ? it->current->sel_next
-                                    : it->current->all_next;
+        it->next =
+            it->selected_set ? it->current->sel_next : it->current->all_next;
     return it->current;
 }
 
@@ -626,6 +666,7 @@ void key_cancel(selection_key *key)
 {
     if (key == NULL || key->cancelled)
         return;
+    unwatch(key->owner, key);
     key->cancelled = true;
     key->cancel_next = key->owner->cancelled;
     key->owner->cancelled = key;
@@ -641,10 +682,7 @@ channel *key_channel(const selection_key *key)
     return key != NULL ? key->ch : NULL;
 }
 
-int key_fd(const selection_key *key)
-{
-    return key != NULL ? key->fd : -1;
-}
+int key_fd(const selection_key *key) { return key != NULL ? key->fd : -1; }
 
 selector *key_selector(const selection_key *key)
 {

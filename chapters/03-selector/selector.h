@@ -12,8 +12,8 @@
  * key per selector; registering again updates the key; cancel makes a key
  * invalid at once and removes it at the next selection; wakeup is sticky
  * and callable from any thread; end of stream, a reset or a pending error
- * make a key ready for every operation it is interested in, so the reader
- * learns of them from read or write.
+ * make a key readable (an error or hang-up makes it ready for all its
+ * interest ops), so the handler learns of them from its next read or write.
  *
  * Threads: selector_wakeup may be called from any thread. Everything else
  * belongs to the thread that selects (chapter 6 shows how other threads
@@ -23,9 +23,13 @@
  * next selection, so do not touch it after that; selector_close frees every
  * key. Attachments are the caller's: free them before closing.
  *
- * Close a registered channel only after cancelling its key: a descriptor
- * number is reused at once by the kernel, and the selector knows channels
- * by descriptor.
+ * Close a registered channel only after cancelling its key. Cancelling
+ * stops the backend watching the descriptor while it is still open; the
+ * kernel reuses a closed descriptor's number at once, and a new channel
+ * that gets it registers as usual (the old key, already invalid, leaves at
+ * the next selection). A channel closed while still registered is caught
+ * when its number comes back: registering the newcomer gives
+ * SELECTOR_FD_IN_USE until the stale key is cancelled.
  */
 #ifndef NIO_SELECTOR_H
 #define NIO_SELECTOR_H
@@ -148,7 +152,8 @@ bool key_is_acceptable(const selection_key *key);
 void *key_attachment(const selection_key *key);
 /* Sets the attachment and returns the previous one. */
 void *key_attach(selection_key *key, void *attachment);
-/* Invalid at once; leaves the selector at the next selection. */
+/* Invalid at once, and no longer watched; leaves the key sets (and is
+ * freed) at the next selection. Cancel before closing the channel. */
 void key_cancel(selection_key *key);
 bool key_is_valid(const selection_key *key);
 /* NULL for keys made with selector_register_fd. */

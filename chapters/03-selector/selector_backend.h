@@ -22,6 +22,7 @@ typedef struct backend_event {
     int events; /* BACKEND_* bits */
 } backend_event;
 
+/* excerpt:begin backend-ops */
 typedef struct backend_ops {
     const char *name;
     int max_fd; /* the largest descriptor it can watch */
@@ -40,6 +41,7 @@ typedef struct backend_ops {
     int (*wait)(void *state, int timeout_ms, backend_event *fired,
                 int capacity);
 } backend_ops;
+/* excerpt:end backend-ops */
 
 extern const backend_ops backend_select_ops;
 extern const backend_ops backend_poll_ops;

@@ -74,6 +74,7 @@ static int epoll_wait_events(void *state, int timeout_ms, backend_event *fired,
                              int capacity)
 {
     struct epoll_state *s = state;
+    /* excerpt:begin wait */
     int max = capacity < 256 ? capacity : 256;
     int n = epoll_wait(s->epfd, s->events, max, timeout_ms);
     if (n < 0)
@@ -86,6 +87,7 @@ static int epoll_wait_events(void *state, int timeout_ms, backend_event *fired,
                           ((r & (EPOLLERR | EPOLLHUP)) ? BACKEND_ERROR : 0);
     }
     return n;
+    /* excerpt:end wait */
 }
 
 const backend_ops backend_epoll_ops = {

@@ -21,10 +21,7 @@ struct poll_state {
     int slots;    /* length of slot_of */
 };
 
-static void *poll_create(void)
-{
-    return calloc(1, sizeof(struct poll_state));
-}
+static void *poll_create(void) { return calloc(1, sizeof(struct poll_state)); }
 
 static void poll_destroy(void *state)
 {
@@ -121,11 +118,10 @@ static int poll_wait(void *state, int timeout_ms, backend_event *fired,
             continue;
         n--;
         fired[count].fd = s->fds[i].fd;
-        fired[count].events = ((r & POLLIN) ? BACKEND_READ : 0) |
-                              ((r & POLLOUT) ? BACKEND_WRITE : 0) |
-                              ((r & (POLLERR | POLLHUP | POLLNVAL))
-                                   ? BACKEND_ERROR
-                                   : 0);
+        fired[count].events =
+            ((r & POLLIN) ? BACKEND_READ : 0) |
+            ((r & POLLOUT) ? BACKEND_WRITE : 0) |
+            ((r & (POLLERR | POLLHUP | POLLNVAL)) ? BACKEND_ERROR : 0);
         count++;
     }
     return count;

@@ -33,10 +33,15 @@ static int select_modify(void *state, int fd, int old_events, int new_events)
 {
     struct select_state *s = state;
     (void)old_events;
+    /* excerpt:begin fd-setsize */
+    /* An fd_set is a bit array of FD_SETSIZE bits: FD_SET on a larger
+     * descriptor writes past its end. do_register refuses such a one
+     * first (max_fd below); this is the last line of defence. */
     if (fd < 0 || fd >= FD_SETSIZE) {
         errno = EINVAL;
         return -1;
     }
+    /* excerpt:end fd-setsize */
     if (new_events & BACKEND_READ)
         FD_SET(fd, &s->readers);
     else
@@ -75,6 +80,7 @@ static int select_wait(void *state, int timeout_ms, backend_event *fired,
         tv.tv_usec = (timeout_ms % 1000) * 1000;
         tvp = &tv;
     }
+    /* excerpt:begin scan */
     int n = select(s->max_fd + 1, &r, &w, NULL, tvp);
     if (n < 0)
         return errno == EINTR ? 0 : -1;
@@ -87,9 +93,13 @@ static int select_wait(void *state, int timeout_ms, backend_event *fired,
             fired[count].fd = fd;
             fired[count].events = events;
             count++;
+            /* select counts set bits: one or two per descriptor */
+            n -= (events & BACKEND_READ ? 1 : 0) +
+                 (events & BACKEND_WRITE ? 1 : 0);
         }
     }
     return count;
+    /* excerpt:end scan */
 }
 
 const backend_ops backend_select_ops = {
