@@ -1,0 +1,267 @@
+#!/usr/bin/env bats
+# Chapter 6: the event loop (unit tests) and the boss/worker server: chapter
+# 4's protocol, thousands of connections held at once, an even spread over
+# the workers, an idle server that does not wake up (and the seed's polling
+# that does), a clean shutdown with connections open, the transcript.
+
+load helpers
+
+LOAD_PID=
+
+teardown() {
+    if [ -n "$LOAD_PID" ]; then
+        kill "$LOAD_PID" 2>/dev/null || true
+        wait "$LOAD_PID" 2>/dev/null || true
+        LOAD_PID=
+    fi
+    stop_server
+}
+
+# load_run ARGS...: ladder-load against the server started by start_server.
+load_run() {
+    run "$BIN/ladder-load" -p "$SERVER_PORT" "$@" 3>&-
+}
+
+# field NAME: the value of "NAME: value" in $output.
+field() {
+    sed -n "s/^$1: //p" <<<"$output"
+}
+
+# The server's per-worker connection counts, one per line, after it stopped.
+worker_connections() {
+    sed -n 's/^worker [0-9]*: \([0-9]*\) connections.*/\1/p' "$SERVER_OUT"
+}
+
+# CPU time (user + system, in clock ticks) the process has used so far.
+cpu_ticks() {
+    sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
+}
+
+# Each loop's wakeup count from the summary, one per line.
+selections() {
+    sed -n 's/.*, \([0-9]*\) selections$/\1/p' "$SERVER_OUT"
+}
+
+@test "unit: the timer heap orders deadlines and ties" {
+    run_unit test_timer_heap
+}
+
+@test "unit: the latency histogram's percentiles" {
+    run_unit test_histogram
+}
+
+@test "unit: event loop tasks (FIFO), timers (in order), shutdown, group" {
+    run_unit test_event_loop
+}
+
+@test "unit: cross-thread register waits in Java; a posted task does not" {
+    run_unit test_event_loop_register
+}
+
+@test "--help explains the options and exits 0" {
+    run "$BIN/boss-worker-server" --help
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"--workers N"* ]]
+    [[ "$output" == *"--poll-ms MS"* ]]
+    [[ "$output" == *"--backend NAME"* ]]
+    run "$BIN/ladder-load" --help
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"--clients C"* ]]
+}
+
+@test "bad options fail with one line on stderr" {
+    run "$BIN/boss-worker-server" --workers 0
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"bad worker count '0'"* ]]
+    run "$BIN/boss-worker-server" --poll-ms x
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"bad poll interval"* ]]
+    run "$BIN/boss-worker-server" --backend kqueue
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"bad backend"* ]]
+    run "$BIN/ladder-load" -c 5
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"which port?"* ]]
+}
+
+@test "it speaks chapter 4's protocol: each line gets \"received\"" {
+    start_server boss-worker-server --workers 2
+    exec 4<>"/dev/tcp/$SERVER_HOST/$SERVER_PORT"
+    printf 'hello\r\nworld\n' >&4
+    local first second
+    read -r -t 10 first <&4
+    read -r -t 10 second <&4
+    exec 4>&-
+    [ "$first" = received ]
+    [ "$second" = received ]
+    stop_server
+    [ "$SERVER_STATUS" -eq 0 ]
+    server_stderr_clean
+}
+
+@test "every backend serves, and so does the polling mode" {
+    local backend
+    for backend in select poll epoll --poll-ms=5; do
+        if [ "$backend" = --poll-ms=5 ]; then
+            start_server boss-worker-server --workers 2 --poll-ms 5
+        else
+            start_server boss-worker-server --workers 2 --backend "$backend"
+        fi
+        load_run -c 20 -n 5 -t 30000
+        [ "$status" -eq 0 ] || { echo "$backend: $output"; return 1; }
+        [ "$(field requests)" -eq 100 ]
+        stop_server
+        [ "$SERVER_STATUS" -eq 0 ]
+        server_stderr_clean
+    done
+}
+
+@test "5,000 concurrent connections are held open and served" {
+    local hard
+    hard=$(ulimit -Hn)
+    if [ "$hard" != unlimited ] && [ "$hard" -lt 5100 ]; then
+        skip "the hard limit on open files is $hard; 5,000 connections need 5,100 (raise it with ulimit -Hn)"
+    fi
+    start_server boss-worker-server --workers 2
+    load_run -c 5000 -n 1 -t 90000
+    [ "$status" -eq 0 ] || { echo "$output"; return 1; }
+    [ "$(field connected)" -eq 5000 ]
+    [ "$(field requests)" -eq 5000 ]
+    [ "$(field errors)" -eq 0 ]
+    # Not one closed before the last reply came: all 5,000 were open at once.
+    [ "$(field held)" -eq 5000 ]
+    stop_server
+    [ "$SERVER_STATUS" -eq 0 ]
+    server_stderr_clean
+    grep -q '^boss: 5000 connections accepted' "$SERVER_OUT"
+    # Each worker held its half at the same time.
+    [ "$(grep -c '(2500 at once), 2500 messages' "$SERVER_OUT")" -eq 2 ]
+}
+
+@test "connections are spread evenly over the workers" {
+    start_server boss-worker-server --workers 4
+    load_run -c 400 -n 2 -t 30000
+    [ "$status" -eq 0 ] || { echo "$output"; return 1; }
+    stop_server
+    [ "$SERVER_STATUS" -eq 0 ]
+    run worker_connections
+    [ "${#lines[@]}" -eq 4 ]
+    local n
+    for n in "${lines[@]}"; do
+        [ "$n" -eq 100 ] || { cat "$SERVER_OUT"; return 1; }
+    done
+}
+
+@test "idle, the server uses no CPU; polling every 1 ms (the seed) does" {
+    [ -r "/proc/$$/stat" ] || skip "no /proc to read CPU time from"
+    local before idle polling loops n
+    # Blocking select, woken only by tasks and I/O.
+    start_server boss-worker-server --workers 8
+    before=$(cpu_ticks "$SERVER_PID")
+    sleep 2 # the idle time being measured
+    idle=$(($(cpu_ticks "$SERVER_PID") - before))
+    stop_server
+    [ "$SERVER_STATUS" -eq 0 ]
+    run selections
+    loops=${#lines[@]}
+    [ "$loops" -eq 9 ]
+    for n in "${lines[@]}"; do
+        [ "$n" -le 10 ] || { cat "$SERVER_OUT"; return 1; }
+    done
+    # The seed's way: every loop wakes up every millisecond.
+    start_server boss-worker-server --workers 8 --poll-ms 1
+    before=$(cpu_ticks "$SERVER_PID")
+    sleep 2
+    polling=$(($(cpu_ticks "$SERVER_PID") - before))
+    stop_server
+    [ "$SERVER_STATUS" -eq 0 ]
+    run selections
+    for n in "${lines[@]}"; do
+        [ "$n" -ge 500 ] || { cat "$SERVER_OUT"; return 1; }
+    done
+    echo "CPU ticks over 2 s idle: blocking $idle, polling $polling" >&3
+    [ "$idle" -le 5 ]
+    [ "$polling" -gt "$idle" ]
+}
+
+@test "stopped with 300 connections open, it closes them all and exits 0" {
+    start_server boss-worker-server --workers 3
+    local out="$BATS_TEST_TMPDIR/load.out"
+    : >"$out"
+    "$BIN/ladder-load" -p "$SERVER_PORT" -c 300 -n 1 --hold -t 60000 \
+        >"$out" 2>&1 3>&- &
+    LOAD_PID=$!
+    wait_for_line "$out" '^holding: 300$' 60 "$LOAD_PID"
+    stop_server
+    [ "$SERVER_STATUS" -eq 0 ]
+    server_stderr_clean # under ASan: no leak, no use after free
+    local load_status=0
+    wait "$LOAD_PID" || load_status=$?
+    LOAD_PID=
+    [ "$load_status" -eq 0 ] || { cat "$out"; return 1; }
+    grep -q '^closed by the server: 300$' "$out"
+}
+
+@test "stopped in the middle of a load, it exits 0 and clean" {
+    start_server boss-worker-server --workers 2
+    local out="$BATS_TEST_TMPDIR/load.out"
+    "$BIN/ladder-load" -p "$SERVER_PORT" -c 200 -d 30000 >"$out" 2>&1 3>&- &
+    LOAD_PID=$!
+    # Wait until the server holds the connections (its descriptors show it).
+    local deadline=$((SECONDS + 30))
+    local fds=()
+    until [ "${#fds[@]}" -ge 200 ]; do
+        [ "$SECONDS" -lt "$deadline" ] || return 1
+        sleep 0.05
+        fds=("/proc/$SERVER_PID/fd/"*)
+    done
+    stop_server INT
+    [ "$SERVER_STATUS" -eq 0 ]
+    server_stderr_clean
+    local load_status=0
+    wait "$LOAD_PID" || load_status=$?
+    LOAD_PID=
+    # The load generator saw its connections closed under it.
+    [ "$load_status" -ne 0 ]
+}
+
+@test "a line longer than the buffer closes that connection only" {
+    start_server boss-worker-server --workers 1 --buffer-size 64
+    exec 4<>"/dev/tcp/$SERVER_HOST/$SERVER_PORT"
+    printf '%0200d' 0 >&4
+    # No reply line: read fails with 1 at end of stream or on a reset (the
+    # server closed with our bytes unread); a timeout would be above 128.
+    run read -r -t 10 reply <&4
+    exec 4>&-
+    [ "$status" -eq 1 ]
+    load_run -c 5 -n 3
+    [ "$status" -eq 0 ]
+    stop_server
+    [ "$SERVER_STATUS" -eq 0 ]
+    server_stderr_clean
+}
+
+@test "select(2) cannot watch descriptors past FD_SETSIZE: those are refused" {
+    local hard
+    hard=$(ulimit -Hn)
+    if [ "$hard" != unlimited ] && [ "$hard" -lt 1300 ]; then
+        skip "the hard limit on open files is $hard; this needs 1,300"
+    fi
+    start_server boss-worker-server --workers 1 --backend select
+    load_run -c 1100 -n 1 -t 30000
+    [ "$status" -ne 0 ]
+    [ "$(field errors)" -gt 0 ]
+    grep -q 'SELECTOR_FD_TOO_LARGE' "$SERVER_ERR"
+    # The server lives on and serves the next client.
+    load_run -c 5 -n 2
+    [ "$status" -eq 0 ]
+    stop_server
+    [ "$SERVER_STATUS" -eq 0 ]
+    server_stderr_clean
+}
+
+@test "make chapter-6's transcript matches tests/expected" {
+    run env NIO_BIN="$BIN" sh "$NIO_ROOT/chapters/06-two-selectors/demo.sh"
+    [ "$status" -eq 0 ] || { echo "$output"; return 1; }
+    diff <(printf '%s\n' "$output") "$EXPECTED/06-two-selectors.txt"
+}
