@@ -40,6 +40,10 @@ COMMON_LIB := $(BUILD)/lib/libcommon.a
 COMMON_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard common/*.c))
 TAP_OBJ := $(BUILD)/obj/tests/unit/tap.o
 
+# Without bats, say how to get it before building anything.
+HAVE_BATS := $(shell command -v bats 2>/dev/null)
+TEST_NEEDS := $(if $(HAVE_BATS),all,no-bats)
+
 ALL_BINS :=
 ALL_LIBS :=
 ALL_UNITS :=
@@ -84,7 +88,7 @@ $$($(1)_UNITS): $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TAP_OBJ) \
 chapter-$(call chapter_number,$(1)): $$($(1)_BINS)
 	@NIO_BIN=$(abspath $(BUILD))/bin sh chapters/$(1)/demo.sh
 
-test-$(call chapter_number,$(1)): all
+test-$(call chapter_number,$(1)): $$(TEST_NEEDS)
 	@$$(call run_bats,tests/$(1).bats)
 endef
 
@@ -112,16 +116,19 @@ run: $(BUILD)/bin/httpd
 
 # bats runs with the build folder in the environment, so that the tests
 # use the binaries this make built (plain, sanitized, ...).
-run_bats = if ! command -v bats >/dev/null 2>&1; then \
-	  echo "bats is not installed; install it with one of:" >&2; \
-	  echo "  sudo apt-get install bats     (Debian, Ubuntu)" >&2; \
-	  echo "  sudo dnf install bats         (Fedora)" >&2; \
-	  echo "  brew install bats-core        (macOS)" >&2; \
-	  echo "  npm install -g bats           (anywhere with Node.js)" >&2; \
-	  exit 1; fi; \
-	NIO_BUILD=$(abspath $(BUILD)) NIO_BUILT=1 NIO_SAN=$(SAN) NIO_OPT=$(OPT) bats $(1)
+run_bats = NIO_BUILD=$(abspath $(BUILD)) NIO_BUILT=1 NIO_SAN=$(SAN) \
+	NIO_OPT=$(OPT) bats $(1)
 
-test: all
+.PHONY: no-bats
+no-bats:
+	@echo "bats is not installed; install it with one of:" >&2
+	@echo "  sudo apt-get install bats     (Debian, Ubuntu)" >&2
+	@echo "  sudo dnf install bats         (Fedora)" >&2
+	@echo "  brew install bats-core        (macOS)" >&2
+	@echo "  npm install -g bats           (anywhere with Node.js)" >&2
+	@exit 1
+
+test: $(TEST_NEEDS)
 	@$(call run_bats,tests)
 
 # ASan+UBSan over every test, then ThreadSanitizer over the chapters that

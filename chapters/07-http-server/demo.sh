@@ -1,0 +1,132 @@
+#!/bin/sh
+# demo.sh - what `make chapter-7` runs: httpd with two worker loops, asked
+# a few things by curl and by http-probe (which sends exact bytes):
+# GET, HEAD, POST /echo with a Content-Length and a chunked body, what the
+# framework answers by itself, keep-alive, pipelining, a smuggling attempt
+# refused, a request in flight when SIGTERM arrives. NIO_BIN names the
+# folder holding the programs. The Date field and the port change from run
+# to run, so neither is printed: URL stands for http://127.0.0.1:PORT.
+set -eu
+
+bin=${NIO_BIN:?NIO_BIN must name the folder with the programs}
+work=$(mktemp -d)
+server_pid=
+client_pid=
+
+cleanup() {
+    for pid in $client_pid $server_pid; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+if ! command -v curl >/dev/null 2>&1; then
+    echo "demo: curl is needed (apt-get install curl)" >&2
+    exit 1
+fi
+
+# wait_for FILE PATTERN PID WHAT: polls (bounded) until FILE has a line
+# matching PATTERN; fails when PID exits first.
+wait_for() {
+    tries=0
+    until grep -q "$2" "$1"; do
+        tries=$((tries + 1))
+        if [ "$tries" -gt 1500 ] || ! kill -0 "$3" 2>/dev/null; then
+            grep -q "$2" "$1" && return 0
+            echo "demo: $4 did not get there" >&2
+            cat "$work/server.err" >&2 || true
+            exit 1
+        fi
+        sleep 0.02
+    done
+}
+
+# show SHOWN CURL-ARGS...: prints "$ SHOWN" (the command as a reader
+# would type it), runs curl with the arguments, and prints the status line,
+# the fields but Date, and the body. CRs are removed.
+show() {
+    printf '$ %s\n' "$1"
+    shift
+    curl -s "$@" -o "$work/body" -D "$work/head" || true
+    grep -v '^Date: ' "$work/head" | tr -d '\r'
+    case " $* " in
+    *" -I "*) ;; # HEAD: curl writes the fields where the body would go
+    *) cat "$work/body" ;;
+    esac
+    echo
+}
+
+probe() {
+    "$bin/http-probe" -p "$port" "$@"
+}
+
+: >"$work/server.out"
+"$bin/httpd" -p 0 --workers 2 --access-log off >"$work/server.out" \
+    2>"$work/server.err" &
+server_pid=$!
+wait_for "$work/server.out" '^listening on ' "$server_pid" "httpd"
+port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$work/server.out")
+
+echo "httpd --workers 2: a boss loop accepts, two worker loops serve HTTP."
+echo
+u="http://127.0.0.1:$port"
+show "curl -i $u/hello" "$u/hello" | sed "s|$u|URL|"
+echo "HEAD gets the same fields, and no body:"
+show "curl -I $u/hello" -I "$u/hello" | sed "s|$u|URL|"
+echo "POST /echo sends the body back, with Content-Length..."
+show "curl -i -d ping $u/echo" -d ping "$u/echo" | sed "s|$u|URL|"
+echo "...and chunked when it came chunked:"
+printf 'a body sent in chunks\n' |
+    show "printf 'a body sent in chunks\\n' | curl -i -H 'Transfer-Encoding: chunked' --data-binary @- $u/echo" \
+        -H 'Transfer-Encoding: chunked' --data-binary @- "$u/echo" |
+    sed "s|$u|URL|"
+echo "What no handler has to answer: 405 (with Allow), 404, 501."
+show "curl -i -X POST $u/hello" -X POST "$u/hello" | sed "s|$u|URL|"
+show "curl -i $u/nope" "$u/nope" | sed "s|$u|URL|"
+show "curl -i -X TRACE $u/" -X TRACE "$u/" | sed "s|$u|URL|"
+
+echo "Keep-alive: curl asks twice on one connection."
+echo "\$ curl -v URL/hello URL/hello"
+curl -sv "http://127.0.0.1:$port/hello" "http://127.0.0.1:$port/hello" 2>&1 |
+    grep -E '^(Hello|\* Re-using existing connection)' |
+    sed 's/ #[0-9]* with host.*//'
+echo
+
+echo "Pipelining: three requests in one write, three answers in order."
+echo "\$ http-probe --bodies 'GET /hello ...GET /nope ...POST /echo ...'"
+probe --bodies "GET /hello HTTP/1.1\r\nHost: a\r\n\r\nGET /nope HTTP/1.1\r\nHost: a\r\n\r\nPOST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\nConnection: close\r\n\r\nthird\n"
+echo
+
+echo "A smuggling attempt: Content-Length and Transfer-Encoding together."
+echo "One answer, then the connection is closed: the bytes after it are"
+echo "never read as a request."
+echo "\$ http-probe --bodies 'POST /echo ... Content-Length: 5 ... Transfer-Encoding: chunked ... GET /hello ...'"
+probe --bodies "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /hello HTTP/1.1\r\nHost: a\r\n\r\n" |
+    tr -d '\r'
+echo
+
+echo "SIGTERM while /sleep?ms=500 runs on the thread pool: the request is"
+echo "answered, then httpd exits."
+: >"$work/client.out"
+curl -s "http://127.0.0.1:$port/sleep?ms=500" >"$work/client.out" &
+client_pid=$!
+tries=0
+until curl -s "http://127.0.0.1:$port/stats" | grep -q '"busy": 1'; do
+    tries=$((tries + 1))
+    if [ "$tries" -gt 1500 ]; then
+        echo "demo: the sleeping request never started" >&2
+        exit 1
+    fi
+    sleep 0.02
+done
+kill -TERM "$server_pid"
+status=0
+wait "$server_pid" || status=$?
+server_pid=
+wait "$client_pid" || true
+client_pid=
+echo "the client got: $(cat "$work/client.out")"
+echo "httpd exit status: $status"

@@ -1,0 +1,1375 @@
+/*
+ * http_server.c - the connection state machine of http_server.h, on
+ * chapter 6's event loops and chapter 5's thread pool.
+ *
+ * A connection is in one phase at a time:
+ *
+ *   WAIT ---bytes---> HEAD ---head done---> BODY ---body done--+
+ *    ^                 |                     |                 |
+ *    |                 +--- no body / answered early ----------+--> handler
+ *    |                                                              |
+ *    |      DISCARD <--- Content-Length body nobody wanted --+      v
+ *    |         |                                             |   HANDLING
+ *    +---------+------------- keep-alive <--- WRITING <------+---(pool)
+ *                                                |
+ *                                  close ---> LINGER ---> closed
+ *
+ * Everything runs on the connection's worker loop, except a blocking
+ * handler, which runs on the pool while the connection waits in HANDLING
+ * with no interest in any event; the pool thread posts the finished
+ * response back to the loop.
+ *
+ * Timeouts: each worker keeps one list per kind of timeout (header,
+ * keep-alive, body, send, linger). All entries of a list share the same
+ * duration, so appending at the tail keeps the list sorted by deadline:
+ * re-arming is an unlink and an append, O(1), however many connections
+ * there are. One timer of the event loop, set for the earliest head of the
+ * lists, sweeps what is due.
+ */
+#include "07-http-server/http_server.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "05-thread-pool/thread_pool.h"
+#include "06-two-selectors/event_loop.h"
+#include "07-http-server/http_response.h"
+
+enum {
+    ACCEPT_BATCH = 64,     /* connections taken per wakeup of the boss */
+    BACKLOG = 4096,        /* the kernel caps it at net.core.somaxconn */
+    ACCEPT_PAUSE_MS = 100, /* out of descriptors: wait, then try again */
+    LINGER_MS = 1000,      /* reading what a closed client still sends */
+    FREE_CONTEXTS = 64,    /* working memory kept per worker for reuse */
+    RESPONSE_HEAD = 4096,  /* status line and fields */
+    RESPONSE_BODY = 4096,  /* the reusable response body */
+    RESPONSE_LIMIT = 16 << 20,
+    CHUNK_LINE = 4096,    /* longest chunk-size line, extensions included */
+    CHUNKED_START = 16384 /* first size of a chunked request body */
+};
+
+typedef enum phase {
+    P_WAIT,     /* between requests; no byte of the next one yet */
+    P_HEAD,     /* reading a request's head */
+    P_BODY,     /* reading its body (for the handler, or to check it) */
+    P_HANDLING, /* a blocking handler runs on the pool */
+    P_WRITING,  /* sending a response (or 100 Continue) */
+    P_DISCARD,  /* skipping a Content-Length body nobody wanted */
+    P_LINGER    /* answered and shut down: reading until the client closes */
+} phase;
+
+typedef enum timeout_kind {
+    T_HEADER,
+    T_KEEPALIVE,
+    T_BODY,
+    T_SEND,
+    T_LINGER,
+    T_KINDS,
+    T_NONE = T_KINDS
+} timeout_kind;
+
+typedef struct connection connection;
+typedef struct worker worker;
+
+/* A connection's working memory while it has a request: taken from the
+ * worker's free list when bytes arrive, given back when it is idle. */
+typedef struct context {
+    struct context *next_free;
+    buffer *in; /* bytes received: the head, then body bytes */
+    http_parser parser;
+    http_header *fields; /* max_headers entries: headers, then trailers */
+    http_request request;
+    http_response *response;
+    buffer *interim; /* "HTTP/1.1 100 Continue" */
+    buffer *body;    /* the request body, for routes that read it */
+    http_chunked_decoder chunked;
+    const http_route *route;
+    int framework_status; /* 404, 405, 501, 204 when route is NULL */
+    unsigned allow;
+    size_t cursor;    /* bytes of `in` this request has used */
+    uint64_t discard; /* body bytes to skip once answered */
+    bool head_done;
+    bool reading_trailers;
+    bool reads_body; /* the body goes to the handler */
+    bool keep_alive;
+    bool sending_interim;
+} context;
+
+struct connection {
+    worker *w;
+    channel *ch;
+    selection_key *key;
+    connection *prev, *next;     /* the worker's connections */
+    connection *t_prev, *t_next; /* the timeout list it is on */
+    timeout_kind t_kind;
+    int64_t deadline; /* CLOCK_MONOTONIC ns */
+    context *ctx;
+    phase phase;
+    bool peer_closed; /* end of stream seen */
+    uint64_t requests;
+    char remote[SOCKET_ADDRESS_TEXT]; /* for the access log */
+};
+
+typedef struct timeout_list {
+    connection *head, *tail;
+    int64_t duration; /* ns */
+} timeout_list;
+
+struct worker {
+    http_server *server;
+    event_loop *loop;
+    size_t index;
+    connection *connections;
+    context *free_list;
+    size_t free_count;
+    timeout_list timeouts[T_KINDS];
+    event_loop_timer sweep_timer;
+    int64_t sweep_at;
+    http_date_cache date;
+    time_t log_second;
+    char log_time[40];
+    bool draining;
+    _Atomic uint64_t open;
+    _Atomic uint64_t adopted;
+    _Atomic uint64_t requests;
+};
+
+struct http_server {
+    http_server_config config;
+    const http_router *router;
+    event_loop_group *boss;
+    event_loop_group *group;
+    worker *workers;
+    thread_pool *pool;
+    channel *listener;
+    selection_key *accept_key;
+    uint16_t port;
+    int64_t started;
+    pthread_mutex_t lock; /* with drained_cond: stop waits for open == 0 */
+    pthread_cond_t drained_cond;
+    _Atomic uint64_t open;
+    atomic_bool draining;
+    bool stopped;
+};
+
+static int64_t monotonic_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+http_server_config http_server_default_config(void)
+{
+    http_server_config c = {
+        .program = "httpd",
+        .log = LOG_WARN,
+        .limits = HTTP_LIMITS_DEFAULT,
+        .max_requests = 1000,
+        .header_timeout_ms = 10000,
+        .body_timeout_ms = 10000,
+        .send_timeout_ms = 10000,
+        .keepalive_timeout_ms = 5000,
+        .shutdown_timeout_ms = 10000,
+        .workers = event_loop_default_count(),
+        .pool_threads = 4,
+        .pool_queue = 64,
+        .backend = selector_default_backend(),
+        .access_log_fd = -1,
+    };
+    return c;
+}
+
+/* --- working memory ---------------------------------------------------- */
+
+static void context_free(context *ctx)
+{
+    if (ctx == NULL)
+        return;
+    buffer_free(ctx->in);
+    buffer_free(ctx->interim);
+    buffer_free(ctx->body);
+    http_response_free(ctx->response);
+    free(ctx->fields);
+    free(ctx);
+}
+
+static context *context_new(const http_server *s)
+{
+    const http_limits *limits = &s->config.limits;
+    context *ctx = calloc(1, sizeof *ctx);
+    if (ctx == NULL)
+        return NULL;
+    /* The input buffer holds a whole head, no more: the parser reaches
+     * its limits (414, 431) before the buffer can fill. */
+    ctx->in = buffer_allocate(limits->max_header_bytes);
+    ctx->interim = buffer_allocate(32);
+    ctx->fields = calloc(limits->max_headers, sizeof *ctx->fields);
+    ctx->response =
+        http_response_create(RESPONSE_HEAD, RESPONSE_BODY, RESPONSE_LIMIT);
+    if (ctx->in == NULL || ctx->interim == NULL || ctx->fields == NULL ||
+        ctx->response == NULL) {
+        context_free(ctx);
+        return NULL;
+    }
+    http_parser_init(&ctx->parser, limits, ctx->fields, limits->max_headers);
+    return ctx;
+}
+
+static context *context_acquire(worker *w)
+{
+    context *ctx = w->free_list;
+    if (ctx == NULL)
+        return context_new(w->server);
+    w->free_list = ctx->next_free;
+    w->free_count--;
+    return ctx;
+}
+
+/* A request is over: forget it, keep the bytes that follow it. */
+static void context_next_request(context *ctx)
+{
+    buffer_free(ctx->body);
+    ctx->body = NULL;
+    http_parser_reset(&ctx->parser);
+    http_response_reset(ctx->response);
+    memset(&ctx->request, 0, sizeof ctx->request);
+    ctx->route = NULL;
+    ctx->framework_status = 0;
+    ctx->allow = 0;
+    ctx->cursor = 0;
+    ctx->discard = 0;
+    ctx->head_done = false;
+    ctx->reading_trailers = false;
+    ctx->reads_body = false;
+    ctx->keep_alive = false;
+    ctx->sending_interim = false;
+}
+
+static void context_release(worker *w, context *ctx)
+{
+    context_next_request(ctx);
+    buffer_clear(ctx->in);
+    if (w->free_count >= FREE_CONTEXTS) {
+        context_free(ctx);
+        return;
+    }
+    ctx->next_free = w->free_list;
+    w->free_list = ctx;
+    w->free_count++;
+}
+
+/* Drops the first n bytes of `in`, keeping what follows (Java's
+ * flip-position-compact). */
+static void in_consume(buffer *in, size_t n)
+{
+    buffer_set_limit(in, buffer_position(in));
+    buffer_set_position(in, n);
+    buffer_compact(in);
+}
+
+/* Drops `n` bytes at `at`, keeping the bytes before and after. */
+static void in_remove(buffer *in, size_t at, size_t n)
+{
+    uint8_t *b = buffer_array(in);
+    size_t held = buffer_position(in);
+    memmove(b + at, b + at + n, held - at - n);
+    buffer_set_position(in, held - n);
+}
+
+/* --- timeouts ------------------------------------------------------------ */
+
+static void sweep(event_loop *loop, void *arg);
+
+static void timeout_unlink(connection *c)
+{
+    if (c->t_kind == T_NONE)
+        return;
+    timeout_list *l = &c->w->timeouts[c->t_kind];
+    if (c->t_prev)
+        c->t_prev->t_next = c->t_next;
+    else
+        l->head = c->t_next;
+    if (c->t_next)
+        c->t_next->t_prev = c->t_prev;
+    else
+        l->tail = c->t_prev;
+    c->t_prev = c->t_next = NULL;
+    c->t_kind = T_NONE;
+}
+
+static void schedule_sweep(worker *w, int64_t at, int64_t now)
+{
+    if (w->sweep_timer != 0 && w->sweep_at <= at)
+        return; /* the sweep comes soon enough */
+    if (w->sweep_timer != 0)
+        event_loop_cancel_timer(w->loop, w->sweep_timer);
+    w->sweep_timer = 0;
+    long ms = at > now ? (long)((at - now + 999999) / 1000000) : 0;
+    if (event_loop_schedule(w->loop, ms, sweep, w, &w->sweep_timer) ==
+        EVENT_LOOP_OK)
+        w->sweep_at = at;
+}
+
+/* excerpt:begin timeouts */
+/* Puts the connection on the list of `kind`, with a deadline of now plus
+ * that list's duration: at the tail, which keeps the list in order. */
+static void set_timeout(connection *c, timeout_kind kind)
+{
+    timeout_unlink(c);
+    timeout_list *l = &c->w->timeouts[kind];
+    if (l->duration <= 0)
+        return; /* this timeout is off */
+    int64_t now = monotonic_ns();
+    c->deadline = now + l->duration;
+    c->t_kind = kind;
+    c->t_prev = l->tail;
+    if (l->tail)
+        l->tail->t_next = c;
+    else
+        l->head = c;
+    l->tail = c;
+    schedule_sweep(c->w, c->deadline, now);
+}
+/* excerpt:end timeouts */
+
+static void on_timeout(connection *c);
+
+static void sweep(event_loop *loop, void *arg)
+{
+    (void)loop;
+    worker *w = arg;
+    w->sweep_timer = 0;
+    int64_t now = monotonic_ns();
+    for (int k = 0; k < T_KINDS; k++) {
+        timeout_list *l = &w->timeouts[k];
+        while (l->head != NULL && l->head->deadline <= now) {
+            connection *c = l->head;
+            timeout_unlink(c);
+            on_timeout(c); /* may close c, or put it on another list */
+        }
+    }
+    int64_t next = INT64_MAX;
+    for (int k = 0; k < T_KINDS; k++)
+        if (w->timeouts[k].head && w->timeouts[k].head->deadline < next)
+            next = w->timeouts[k].head->deadline;
+    if (next != INT64_MAX)
+        schedule_sweep(w, next, now);
+}
+
+/* --- closing ---------------------------------------------------------------
+ */
+
+static void conn_close(connection *c)
+{
+    worker *w = c->w;
+    http_server *s = w->server;
+    timeout_unlink(c);
+    if (c->key != NULL)
+        event_loop_deregister(w->loop, c->key); /* the key, then the fd */
+    channel_close(c->ch);
+    if (c->ctx != NULL)
+        context_release(w, c->ctx);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        w->connections = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    free(c);
+    atomic_fetch_sub(&w->open, 1);
+    if (atomic_fetch_sub(&s->open, 1) == 1 && atomic_load(&s->draining)) {
+        pthread_mutex_lock(&s->lock);
+        pthread_cond_signal(&s->drained_cond);
+        pthread_mutex_unlock(&s->lock);
+    }
+}
+
+static void interest(connection *c, int ops)
+{
+    if (key_interest_ops(c->key) != ops)
+        key_set_interest_ops(c->key, ops);
+}
+
+/* --- the access log ----------------------------------------------------------
+ */
+
+/* excerpt:begin access-log */
+/* One line in Common Log Format:
+ *   127.0.0.1 - - [24/Nov/2026:10:00:00 +0000] "GET /hello HTTP/1.1" 200 13
+ * written with one write(2), so lines from several workers never mix. */
+static void access_log(connection *c)
+{
+    worker *w = c->w;
+    int fd = w->server->config.access_log_fd;
+    if (fd < 0)
+        return;
+    time_t now = time(NULL);
+    if (now != w->log_second) {
+        struct tm t;
+        localtime_r(&now, &t);
+        strftime(w->log_time, sizeof w->log_time, "%d/%b/%Y:%H:%M:%S %z", &t);
+        w->log_second = now;
+    }
+    const http_request *r = &c->ctx->request;
+    char line[512];
+    int n;
+    if (c->ctx->head_done)
+        n = snprintf(
+            line, sizeof line, "%s - - [%s] \"%.*s %.*s HTTP/1.%d\" %d %llu\n",
+            c->remote, w->log_time, (int)r->method_name.length,
+            r->method_name.data,
+            (int)(r->target.length < 300 ? r->target.length : 300),
+            r->target.data, r->minor_version,
+            http_response_status(c->ctx->response),
+            (unsigned long long)http_response_body_length(c->ctx->response));
+    else
+        n = snprintf(
+            line, sizeof line, "%s - - [%s] \"-\" %d %llu\n", c->remote,
+            w->log_time, http_response_status(c->ctx->response),
+            (unsigned long long)http_response_body_length(c->ctx->response));
+    if (n <= 0)
+        return;
+    size_t left = (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
+    const char *p = line;
+    while (left > 0) {
+        ssize_t k = write(fd, p, left);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return; /* the log is best effort: never a reason to fail */
+        p += k;
+        left -= (size_t)k;
+    }
+}
+/* excerpt:end access-log */
+
+/* --- answering ---------------------------------------------------------------
+ */
+
+static void advance(connection *c);
+
+/* excerpt:begin respond */
+/* The handler is done: frame the response and start sending it. */
+static void respond(connection *c)
+{
+    context *ctx = c->ctx;
+    worker *w = c->w;
+    http_response *res = ctx->response;
+    size_t date_length;
+    const char *date = http_date_line(&w->date, &date_length);
+    http_finish how = {
+        .head = ctx->request.method == HTTP_HEAD,
+        .minor_version = ctx->head_done ? ctx->request.minor_version : 1,
+        .keep_alive = ctx->keep_alive && !w->draining,
+        .date = date,
+        .date_length = date_length,
+    };
+    if (!http_response_finish(res, &how)) {
+        http_response_reset(res);
+        http_response_set_status(res, 500);
+        http_response_set_close(res);
+        http_response_finish(res, &how);
+    }
+    ctx->keep_alive = how.keep_alive && !http_response_wants_close(res);
+    atomic_fetch_add_explicit(&w->requests, 1, memory_order_relaxed);
+    access_log(c);
+    c->phase = P_WRITING;
+    set_timeout(c, T_SEND);
+}
+/* excerpt:end respond */
+
+/* An answer the framework gives for a request it will not act on:
+ * once, with Connection: close, and the connection is closed after it. */
+static void respond_error(connection *c, int status, const char *reason)
+{
+    context *ctx = c->ctx;
+    http_server *s = c->w->server;
+    log_at(s->config.log, LOG_INFO, s->config.program, "%s: %d %s", c->remote,
+           status, reason);
+    ctx->keep_alive = false;
+    http_response *res = ctx->response;
+    http_response_reset(res);
+    http_response_set_status(res, status);
+    http_response_add_header(res, "Content-Type", "text/plain; charset=utf-8");
+    /* CRLF-terminated, as text on the wire traditionally is: a client that
+     * looks for the next status line after a CRLF finds it. */
+    http_response_printf(res, "%s: %s\r\n", http_status_reason(status), reason);
+    respond(c);
+}
+
+/* 404, 405 (with Allow), 501, and 204 for OPTIONS. */
+static void respond_framework(connection *c)
+{
+    context *ctx = c->ctx;
+    http_response *res = ctx->response;
+    int status = ctx->framework_status;
+    http_response_set_status(res, status);
+    if (status == 405 || status == 204) {
+        char allow[128];
+        http_response_add_header(
+            res, "Allow",
+            http_router_allow_text(ctx->allow, allow, sizeof allow));
+    }
+    if (status != 204) {
+        http_response_add_header(res, "Content-Type",
+                                 "text/plain; charset=utf-8");
+        http_response_printf(res, "%s\r\n", http_status_reason(status));
+    }
+    respond(c);
+}
+
+static void blocking_done(event_loop *loop, void *arg)
+{
+    (void)loop;
+    connection *c = arg;
+    respond(c);
+    advance(c);
+}
+
+/* excerpt:begin blocking */
+/* Runs on a pool thread. The loop leaves the connection alone meanwhile
+ * (HANDLING, no interest, no timeout), so the handler may use the request
+ * and the response freely; posting back hands them to the loop again. */
+static void blocking_task(void *arg)
+{
+    connection *c = arg;
+    context *ctx = c->ctx;
+    ctx->route->handler(&ctx->request, ctx->response, ctx->route->context);
+    if (event_loop_execute(c->w->loop, blocking_done, c) != EVENT_LOOP_OK) {
+        /* Cannot happen: stop ends the pool before the loops. */
+        log_at(c->w->server->config.log, LOG_ERROR,
+               c->w->server->config.program,
+               "a blocking response could not be handed back");
+    }
+}
+/* excerpt:end blocking */
+
+/* The request is complete (its body read, or not needed): run its
+ * handler, here or on the pool. */
+static void run_handler(connection *c)
+{
+    context *ctx = c->ctx;
+    http_server *s = c->w->server;
+    http_response_reset(ctx->response);
+    if (ctx->route == NULL) {
+        respond_framework(c);
+        return;
+    }
+    if (ctx->route->flags & HTTP_ROUTE_BLOCKING) {
+        c->phase = P_HANDLING;
+        timeout_unlink(c);
+        interest(c, 0);
+        if (thread_pool_submit(s->pool, blocking_task, c) == THREAD_POOL_OK)
+            return;
+        /* Every pool thread is busy and the queue is full. */
+        http_response_set_status(ctx->response, 503);
+        http_response_add_header(ctx->response, "Retry-After", "1");
+        http_response_printf(ctx->response, "Service Unavailable\r\n");
+        respond(c);
+        return;
+    }
+    ctx->route->handler(&ctx->request, ctx->response, ctx->route->context);
+    respond(c);
+}
+
+/* --- a request's head and body
+ * ------------------------------------------------ */
+
+static void send_interim(connection *c)
+{
+    context *ctx = c->ctx;
+    static const char text[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    buffer_clear(ctx->interim);
+    buffer_put_bytes(ctx->interim, text, sizeof text - 1);
+    buffer_flip(ctx->interim);
+    ctx->sending_interim = true;
+    c->phase = P_WRITING;
+    set_timeout(c, T_SEND);
+}
+
+/* excerpt:begin start-request */
+/* The head is complete: find the handler and decide what the body is
+ * for. A Content-Length body nobody needs is skipped after the answer; a
+ * chunked one is decoded first, since only its last chunk shows whether
+ * it was well framed; with Expect: 100-continue and no use for the body,
+ * the answer goes at once and the connection closes. */
+static void start_request(connection *c)
+{
+    context *ctx = c->ctx;
+    http_server *s = c->w->server;
+    const http_request *r = &ctx->request;
+    ctx->head_done = true;
+    c->requests++;
+    ctx->cursor = r->head_length;
+    ctx->keep_alive = r->keep_alive && c->requests < s->config.max_requests;
+    if (r->form == HTTP_ASTERISK_FORM) { /* OPTIONS * */
+        ctx->framework_status = 204;
+        ctx->allow = s->router->methods;
+    } else {
+        ctx->route = http_router_find(s->router, r->method, r->path,
+                                      &ctx->framework_status, &ctx->allow);
+    }
+    ctx->reads_body =
+        ctx->route != NULL && (ctx->route->flags & HTTP_ROUTE_READS_BODY);
+    size_t held = buffer_position(ctx->in) - ctx->cursor;
+
+    if (r->body_kind == HTTP_BODY_NONE) {
+        run_handler(c);
+        return;
+    }
+    if (!ctx->reads_body && r->expect_continue) {
+        ctx->keep_alive = false; /* the body may or may not come */
+        run_handler(c);
+        return;
+    }
+    if (r->body_kind == HTTP_BODY_LENGTH) {
+        size_t take = held < r->content_length ? held : r->content_length;
+        if (!ctx->reads_body) {
+            ctx->cursor += take;
+            ctx->discard = r->content_length - take;
+            run_handler(c);
+            return;
+        }
+        ctx->body = buffer_allocate(r->content_length);
+        if (ctx->body == NULL) {
+            respond_error(c, 500, "out of memory for the body");
+            return;
+        }
+        buffer_put_bytes(ctx->body, buffer_array(ctx->in) + ctx->cursor, take);
+        ctx->cursor += take;
+    } else {
+        http_chunked_init(&ctx->chunked, s->config.limits.max_body, CHUNK_LINE);
+        if (ctx->reads_body) {
+            uint64_t first = s->config.limits.max_body < CHUNKED_START
+                                 ? s->config.limits.max_body
+                                 : CHUNKED_START;
+            ctx->body = buffer_allocate(first > 0 ? first : 1);
+            if (ctx->body == NULL) {
+                respond_error(c, 500, "out of memory for the body");
+                return;
+            }
+        }
+    }
+    if (r->expect_continue && held == 0) {
+        send_interim(c);
+        return;
+    }
+    c->phase = P_BODY;
+    set_timeout(c, T_BODY);
+}
+/* excerpt:end start-request */
+
+/* Makes the chunked body buffer bigger; the decoder keeps the total under
+ * max_body, so that is as big as it needs to get. */
+static bool grow_body(context *ctx, uint64_t max_body)
+{
+    size_t capacity = buffer_capacity(ctx->body);
+    if (capacity >= max_body)
+        return false;
+    size_t bigger = capacity * 2 < max_body ? capacity * 2 : (size_t)max_body;
+    buffer *b = buffer_allocate(bigger);
+    if (b == NULL)
+        return false;
+    buffer_put_bytes(b, buffer_const_array(ctx->body),
+                     buffer_position(ctx->body));
+    buffer_free(ctx->body);
+    ctx->body = b;
+    return true;
+}
+
+/* BODY: true when the phase changed (go on), false when waiting for bytes
+ * or closed. */
+static bool read_body(connection *c)
+{
+    context *ctx = c->ctx;
+    http_request *r = &ctx->request;
+    uint64_t max_body = c->w->server->config.limits.max_body;
+
+    if (r->body_kind == HTTP_BODY_LENGTH) {
+        if (!buffer_has_remaining(ctx->body)) {
+            r->body = (http_string){(const char *)buffer_array(ctx->body),
+                                    buffer_position(ctx->body)};
+            run_handler(c);
+            return true;
+        }
+    } else {
+        for (;;) {
+            uint8_t *b = buffer_array(ctx->in);
+            size_t avail = buffer_position(ctx->in) - ctx->cursor;
+            if (!ctx->reading_trailers) {
+                /* excerpt:begin decode */
+                /* Chunk data goes to the body buffer, or is decoded in
+                 * place and dropped when nobody wants it; either way the
+                 * framing bytes leave the input buffer at once. */
+                uint8_t *out = b + ctx->cursor;
+                size_t room = avail, used, made;
+                if (ctx->reads_body) {
+                    out = buffer_array(ctx->body) + buffer_position(ctx->body);
+                    room = buffer_remaining(ctx->body);
+                }
+                http_chunked_status st =
+                    http_chunked_decode(&ctx->chunked, b + ctx->cursor, avail,
+                                        out, room, &used, &made);
+                if (ctx->reads_body)
+                    buffer_set_position(ctx->body,
+                                        buffer_position(ctx->body) + made);
+                in_remove(ctx->in, ctx->cursor, used);
+                /* excerpt:end decode */
+                if (st == HTTP_CHUNKED_ERROR) {
+                    respond_error(c, ctx->chunked.status, ctx->chunked.reason);
+                    return true;
+                }
+                if (st == HTTP_CHUNKED_MORE) {
+                    if (used < avail) { /* the body buffer is full */
+                        if (!grow_body(ctx, max_body)) {
+                            respond_error(c, 500, "out of memory for the body");
+                            return true;
+                        }
+                        continue;
+                    }
+                    break; /* wait for bytes */
+                }
+                ctx->reading_trailers = true;
+                http_parser_begin_trailers(
+                    &ctx->parser, ctx->fields + r->header_count,
+                    c->w->server->config.limits.max_headers - r->header_count);
+                continue;
+            }
+            size_t count = 0, consumed = 0;
+            http_parse_status ts = http_parser_parse_trailers(
+                &ctx->parser, (const char *)b + ctx->cursor, avail, &count,
+                &consumed);
+            if (ts == HTTP_PARSE_ERROR) {
+                respond_error(c, ctx->parser.status, ctx->parser.reason);
+                return true;
+            }
+            if (ts == HTTP_PARSE_MORE) {
+                if (!buffer_has_remaining(ctx->in)) {
+                    respond_error(c, 431, "trailer section too large");
+                    return true;
+                }
+                break;
+            }
+            r->trailers = ctx->fields + r->header_count;
+            r->trailer_count = count;
+            ctx->cursor += consumed;
+            if (ctx->reads_body)
+                r->body = (http_string){(const char *)buffer_array(ctx->body),
+                                        buffer_position(ctx->body)};
+            run_handler(c);
+            return true;
+        }
+    }
+    if (c->peer_closed) {
+        conn_close(c); /* the body will never be complete */
+        return false;
+    }
+    interest(c, OP_READ);
+    return false;
+}
+
+/* The response is out: on to the next request, or to closing. */
+static void finish_request(connection *c)
+{
+    context *ctx = c->ctx;
+    worker *w = c->w;
+    if (!ctx->keep_alive || w->draining) {
+        /* Half-close and read what the client still sends, so that it
+         * gets our last answer rather than a reset. */
+        channel_shutdown_output(c->ch);
+        buffer_clear(ctx->in);
+        c->phase = P_LINGER;
+        set_timeout(c, T_LINGER);
+        return;
+    }
+    uint64_t discard = ctx->discard;
+    in_consume(ctx->in, ctx->cursor);
+    context_next_request(ctx);
+    ctx->discard = discard;
+    if (discard > 0) {
+        c->phase = P_DISCARD;
+        set_timeout(c, T_BODY);
+    } else {
+        c->phase = P_WAIT;
+    }
+}
+
+/* Moves the connection on as far as the bytes at hand allow, then says
+ * which event it waits for. */
+static void advance(connection *c)
+{
+    for (;;) {
+        context *ctx = c->ctx;
+        switch (c->phase) {
+        case P_WAIT:
+        case P_HEAD: {
+            if (ctx == NULL || buffer_position(ctx->in) == 0) {
+                if (c->peer_closed || c->w->draining) {
+                    conn_close(c);
+                    return;
+                }
+                if (ctx != NULL) { /* idle: give the memory back */
+                    context_release(c->w, ctx);
+                    c->ctx = NULL;
+                }
+                /* Idle: a keep-alive deadline, set once (bytes that do
+                 * not come do not move it). The first request's head
+                 * counts from accept. */
+                timeout_kind idle = c->requests ? T_KEEPALIVE : T_HEADER;
+                c->phase = P_WAIT;
+                if (c->t_kind != idle)
+                    set_timeout(c, idle);
+                interest(c, OP_READ);
+                return;
+            }
+            if (c->phase == P_WAIT) {
+                c->phase = P_HEAD;
+                if (c->requests > 0) /* the first one counts from accept */
+                    set_timeout(c, T_HEADER);
+            }
+            /* excerpt:begin parse-head */
+            http_parse_status st = http_parser_parse_request(
+                &ctx->parser, (const char *)buffer_array(ctx->in),
+                buffer_position(ctx->in), &ctx->request);
+            if (st == HTTP_PARSE_ERROR) {
+                respond_error(c, ctx->parser.status, ctx->parser.reason);
+                continue;
+            }
+            if (st == HTTP_PARSE_MORE) {
+                if (c->peer_closed) {
+                    conn_close(c);
+                    return;
+                }
+                interest(c, OP_READ);
+                return;
+            }
+            start_request(c);
+            continue;
+            /* excerpt:end parse-head */
+        }
+        case P_BODY:
+            if (!read_body(c))
+                return;
+            continue;
+        case P_HANDLING: return;
+        case P_WRITING: {
+            /* excerpt:begin write */
+            size_t count = 1;
+            buffer *const *out = &ctx->interim;
+            if (!ctx->sending_interim)
+                out = http_response_buffers(ctx->response, &count);
+            ssize_t n = channel_write_buffers(c->ch, out, count);
+            if (n == CHANNEL_ERROR) {
+                conn_close(c); /* the client is gone */
+                return;
+            }
+            bool sent = ctx->sending_interim
+                            ? !buffer_has_remaining(ctx->interim)
+                            : http_response_sent(ctx->response);
+            if (sent && !ctx->sending_interim) {
+                /* a streamed body (a file) follows the buffers */
+                int more =
+                    http_response_send_stream(ctx->response, channel_fd(c->ch));
+                if (more < 0) {
+                    conn_close(c);
+                    return;
+                }
+                if (more == 0) {
+                    n = 1; /* the head went out: progress */
+                    sent = false;
+                }
+            }
+            if (!sent) {
+                if (n > 0)
+                    set_timeout(c, T_SEND); /* progress: the idle clock
+                                               starts again */
+                interest(c, OP_WRITE);
+                return;
+            }
+            if (ctx->sending_interim) {
+                ctx->sending_interim = false;
+                c->phase = P_BODY;
+                set_timeout(c, T_BODY);
+                continue;
+            }
+            finish_request(c);
+            continue;
+            /* excerpt:end write */
+        }
+        case P_DISCARD: {
+            size_t held = buffer_position(ctx->in);
+            size_t drop = held < ctx->discard ? held : (size_t)ctx->discard;
+            in_consume(ctx->in, drop);
+            ctx->discard -= drop;
+            if (ctx->discard == 0) {
+                c->phase = P_WAIT;
+                continue;
+            }
+            if (c->peer_closed) {
+                conn_close(c);
+                return;
+            }
+            interest(c, OP_READ);
+            return;
+        }
+        case P_LINGER:
+            buffer_clear(ctx->in);
+            if (c->peer_closed) {
+                conn_close(c);
+                return;
+            }
+            interest(c, OP_READ);
+            return;
+        }
+    }
+}
+
+static void on_timeout(connection *c)
+{
+    switch (c->phase) {
+    case P_HEAD:
+        respond_error(c, 408, "the request head did not arrive in time");
+        advance(c);
+        return;
+    case P_BODY:
+        respond_error(c, 408, "the request body stalled");
+        advance(c);
+        return;
+    case P_HANDLING: return; /* no timeout while a handler runs */
+    default:
+        /* idle keep-alive, a stalled send, the end of a linger */
+        conn_close(c);
+        return;
+    }
+}
+
+static void on_readable(connection *c)
+{
+    if (c->ctx == NULL && (c->ctx = context_acquire(c->w)) == NULL) {
+        log_at(c->w->server->config.log, LOG_WARN, c->w->server->config.program,
+               "out of memory for a connection");
+        conn_close(c);
+        return;
+    }
+    context *ctx = c->ctx;
+    buffer *into = ctx->in;
+    if (c->phase == P_BODY && ctx->request.body_kind == HTTP_BODY_LENGTH)
+        into = ctx->body; /* exactly the body's size: never the next one */
+    ssize_t n = channel_read(c->ch, into);
+    if (n == CHANNEL_ERROR) {
+        conn_close(c);
+        return;
+    }
+    if (n == CHANNEL_EOF)
+        c->peer_closed = true;
+    else if (n > 0 && (c->phase == P_BODY || c->phase == P_DISCARD))
+        set_timeout(c, T_BODY); /* progress */
+    advance(c);
+}
+
+static void conn_ready(event_loop *loop, selection_key *key, void *context)
+{
+    (void)loop;
+    connection *c = context;
+    switch (c->phase) {
+    case P_WAIT:
+    case P_HEAD:
+    case P_BODY:
+    case P_DISCARD:
+    case P_LINGER:
+        if (key_is_readable(key))
+            on_readable(c);
+        return;
+    case P_WRITING:
+        if (key_is_writable(key))
+            advance(c);
+        return;
+    case P_HANDLING: return;
+    }
+}
+
+/* The worker loop is shutting down with this connection open. */
+static void conn_closing(event_loop *loop, selection_key *key, void *context)
+{
+    (void)loop;
+    (void)key;
+    connection *c = context;
+    c->key = NULL; /* cancelled already */
+    if (c->phase == P_HANDLING) {
+        /* stop ends the pool first, so no handler can still run; if one
+         * did, freeing its connection under it would be worse than this
+         * leak. */
+        log_at(c->w->server->config.log, LOG_ERROR,
+               c->w->server->config.program,
+               "connection still in a handler at shutdown");
+        return;
+    }
+    conn_close(c);
+}
+
+static const event_loop_handler connection_handler = {conn_ready, conn_closing};
+
+/* --- accepting --------------------------------------------------------------
+ */
+
+/* Runs on the worker's thread: the only thread that touches its selector. */
+static void adopt(event_loop *loop, void *arg)
+{
+    connection *c = arg;
+    worker *w = &c->w->server->workers[event_loop_index(loop)];
+    c->w = w;
+    c->next = w->connections;
+    if (w->connections)
+        w->connections->prev = c;
+    w->connections = c;
+    atomic_fetch_add(&w->open, 1);
+    atomic_fetch_add(&w->adopted, 1);
+    if (w->draining ||
+        event_loop_register(loop, c->ch, OP_READ, &connection_handler, c,
+                            &c->key) != EVENT_LOOP_OK) {
+        conn_close(c);
+        return;
+    }
+    c->phase = P_WAIT;
+    set_timeout(c, T_HEADER); /* the first head counts from accept */
+}
+
+/* Runs on the boss's thread. */
+static void hand_off(http_server *s, channel *ch)
+{
+    connection *c = calloc(1, sizeof *c);
+    if (c == NULL || channel_configure_blocking(ch, false) < 0) {
+        log_at(s->config.log, LOG_WARN, s->config.program, "new connection: %s",
+               strerror(errno ? errno : ENOMEM));
+        free(c);
+        channel_close(ch);
+        return;
+    }
+    /* Small responses leave at once instead of waiting for an ACK. */
+    int one = 1;
+    setsockopt(channel_fd(ch), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    c->ch = ch;
+    c->t_kind = T_NONE;
+    c->w = &s->workers[0]; /* for adopt to find the server */
+    strcpy(c->remote, "-");
+    if (s->config.access_log_fd >= 0) {
+        char *colon;
+        channel_remote_address(ch, c->remote, sizeof c->remote);
+        if ((colon = strrchr(c->remote, ':')) != NULL)
+            *colon = '\0'; /* the host, without the port */
+        if (c->remote[0] == '[' && colon != NULL && colon[-1] == ']') {
+            colon[-1] = '\0';
+            memmove(c->remote, c->remote + 1, strlen(c->remote));
+        }
+    }
+    atomic_fetch_add(&s->open, 1);
+    event_loop *loop = event_loop_group_next(s->group);
+    if (event_loop_execute(loop, adopt, c) != EVENT_LOOP_OK) {
+        channel_close(ch);
+        free(c);
+        atomic_fetch_sub(&s->open, 1);
+    }
+}
+
+static void resume_accepting(event_loop *boss, void *arg)
+{
+    (void)boss;
+    http_server *s = arg;
+    key_set_interest_ops(s->accept_key, OP_ACCEPT);
+}
+
+static void accept_ready(event_loop *boss, selection_key *key, void *context)
+{
+    http_server *s = context;
+    for (int i = 0; i < ACCEPT_BATCH; i++) {
+        channel *ch = channel_accept(s->listener);
+        if (ch != NULL) {
+            hand_off(s, ch);
+        } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            return;
+        } else if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+                   errno == ENOMEM) {
+            /* Accepting again at once would spin on the same error: stop
+             * watching the listener for a moment. */
+            log_at(s->config.log, LOG_WARN, s->config.program,
+                   "accept: %s; pausing %d ms", strerror(errno),
+                   ACCEPT_PAUSE_MS);
+            key_set_interest_ops(key, 0);
+            event_loop_schedule(boss, ACCEPT_PAUSE_MS, resume_accepting, s,
+                                NULL);
+            return;
+        } else {
+            log_at(s->config.log, LOG_INFO, s->config.program, "accept: %s",
+                   strerror(errno));
+        }
+    }
+}
+
+static void listener_closing(event_loop *boss, selection_key *key,
+                             void *context)
+{
+    (void)boss;
+    (void)key;
+    http_server *s = context;
+    channel_close(s->listener);
+    s->listener = NULL;
+}
+
+static const event_loop_handler listener_handler = {accept_ready,
+                                                    listener_closing};
+
+/* Registering the listener happens on the boss's thread; main waits for
+ * the outcome (Netty's bind().sync()). */
+typedef struct bind_call {
+    http_server *server;
+    pthread_mutex_t lock;
+    pthread_cond_t done_cond;
+    bool done;
+    event_loop_status status;
+} bind_call;
+
+static void bind_on_boss(event_loop *boss, void *arg)
+{
+    bind_call *b = arg;
+    event_loop_status st = event_loop_register(
+        boss, b->server->listener, OP_ACCEPT, &listener_handler, b->server,
+        &b->server->accept_key);
+    pthread_mutex_lock(&b->lock);
+    b->status = st;
+    b->done = true;
+    pthread_cond_signal(&b->done_cond);
+    pthread_mutex_unlock(&b->lock);
+}
+
+int http_server_listen(http_server *s, const socket_address *address)
+{
+    s->listener = channel_open_server(address, BACKLOG);
+    if (s->listener == NULL)
+        return -1;
+    if (channel_configure_blocking(s->listener, false) < 0) {
+        channel_close(s->listener);
+        s->listener = NULL;
+        return -1;
+    }
+    s->port = channel_local_port(s->listener);
+    bind_call b = {.server = s, .done = false};
+    pthread_mutex_init(&b.lock, NULL);
+    pthread_cond_init(&b.done_cond, NULL);
+    event_loop_status st =
+        event_loop_execute(event_loop_group_get(s->boss, 0), bind_on_boss, &b);
+    pthread_mutex_lock(&b.lock);
+    while (st == EVENT_LOOP_OK && !b.done)
+        pthread_cond_wait(&b.done_cond, &b.lock);
+    pthread_mutex_unlock(&b.lock);
+    pthread_cond_destroy(&b.done_cond);
+    pthread_mutex_destroy(&b.lock);
+    if (st != EVENT_LOOP_OK || b.status != EVENT_LOOP_OK) {
+        channel_close(s->listener);
+        s->listener = NULL;
+        errno = EIO;
+        return -1;
+    }
+    return 0;
+}
+
+uint16_t http_server_port(const http_server *s) { return s->port; }
+
+char *http_server_local_address(const http_server *s, char *out, size_t size)
+{
+    if (s->listener == NULL) {
+        snprintf(out, size, "?");
+        return out;
+    }
+    return channel_local_address(s->listener, out, size);
+}
+
+/* --- the server
+ * ---------------------------------------------------------------- */
+
+http_server *http_server_create(const http_server_config *config,
+                                const http_router *router)
+{
+    if (config == NULL || router == NULL || config->workers == 0 ||
+        config->pool_threads == 0 || config->pool_queue == 0 ||
+        config->limits.max_headers == 0 ||
+        config->limits.max_header_bytes == 0) {
+        errno = EINVAL;
+        return NULL;
+    }
+    http_server *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return NULL;
+    s->config = *config;
+    s->router = router;
+    s->started = monotonic_ns();
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->drained_cond, &attr);
+    pthread_condattr_destroy(&attr);
+
+    s->workers = calloc(config->workers, sizeof *s->workers);
+    event_loop_options options = event_loop_default_options();
+    options.backend = config->backend;
+    options.program = config->program;
+    options.log = config->log;
+    const long durations[T_KINDS] = {
+        [T_HEADER] = config->header_timeout_ms,
+        [T_KEEPALIVE] = config->keepalive_timeout_ms,
+        [T_BODY] = config->body_timeout_ms,
+        [T_SEND] = config->send_timeout_ms,
+        [T_LINGER] = LINGER_MS,
+    };
+    if (s->workers == NULL)
+        goto fail;
+    for (size_t i = 0; i < config->workers; i++) {
+        worker *w = &s->workers[i];
+        w->server = s;
+        w->index = i;
+        for (int k = 0; k < T_KINDS; k++)
+            w->timeouts[k].duration = (int64_t)durations[k] * 1000000;
+    }
+    s->pool = thread_pool_create(config->pool_threads, config->pool_queue,
+                                 THREAD_POOL_REJECT);
+    if (s->pool == NULL)
+        goto fail;
+    s->group = event_loop_group_create(config->workers, &options);
+    if (s->group == NULL)
+        goto fail;
+    for (size_t i = 0; i < config->workers; i++)
+        s->workers[i].loop = event_loop_group_get(s->group, i);
+    s->boss = event_loop_group_create(1, &options);
+    if (s->boss == NULL)
+        goto fail;
+    return s;
+fail : {
+    int saved = errno;
+    event_loop_group_free(s->group);
+    thread_pool_free(s->pool);
+    free(s->workers);
+    pthread_cond_destroy(&s->drained_cond);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+    errno = saved ? saved : ENOMEM;
+    return NULL;
+}
+}
+
+/* Runs on each worker: no new requests on open connections; idle ones
+ * close now, busy ones after their answer. */
+static void drain(event_loop *loop, void *arg)
+{
+    (void)loop;
+    worker *w = arg;
+    w->draining = true;
+    connection *c = w->connections;
+    while (c != NULL) {
+        connection *next = c->next;
+        if (c->phase == P_WAIT &&
+            (c->ctx == NULL || buffer_position(c->ctx->in) == 0))
+            conn_close(c);
+        c = next;
+    }
+}
+
+/* excerpt:begin stop */
+size_t http_server_stop(http_server *s)
+{
+    if (s->stopped)
+        return 0;
+    s->stopped = true;
+    /* 1. No new connections: the boss's closing hook closes the listener. */
+    event_loop_group_free(s->boss);
+    s->boss = NULL;
+    /* 2. Every worker closes its idle connections, and the others after
+     * the answer they are working on. */
+    atomic_store(&s->draining, true);
+    for (size_t i = 0; i < s->config.workers; i++)
+        event_loop_execute(s->workers[i].loop, drain, &s->workers[i]);
+    /* 3. Wait for them, within the bound. */
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += s->config.shutdown_timeout_ms / 1000;
+    deadline.tv_nsec += (s->config.shutdown_timeout_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&s->lock);
+    int rc = 0;
+    while (atomic_load(&s->open) > 0 && rc != ETIMEDOUT)
+        rc = pthread_cond_timedwait(&s->drained_cond, &s->lock, &deadline);
+    pthread_mutex_unlock(&s->lock);
+    size_t left = (size_t)atomic_load(&s->open);
+    /* 4. The pool ends before the loops, so a handler still running can
+     * hand its answer back; 5. the loops close whatever is left. */
+    thread_pool_shutdown(s->pool);
+    thread_pool_await_termination(s->pool, -1);
+    event_loop_group_free(s->group);
+    s->group = NULL;
+    return left;
+}
+/* excerpt:end stop */
+
+void http_server_free(http_server *s)
+{
+    if (s == NULL)
+        return;
+    http_server_stop(s);
+    thread_pool_free(s->pool);
+    for (size_t i = 0; i < s->config.workers; i++) {
+        context *ctx = s->workers[i].free_list;
+        while (ctx != NULL) {
+            context *next = ctx->next_free;
+            context_free(ctx);
+            ctx = next;
+        }
+    }
+    if (s->listener != NULL)
+        channel_close(s->listener);
+    free(s->workers);
+    pthread_cond_destroy(&s->drained_cond);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
+
+size_t http_server_worker_count(const http_server *s)
+{
+    return s->config.workers;
+}
+
+http_worker_stats http_server_worker_stats(const http_server *s, size_t index)
+{
+    http_worker_stats st = {0, 0, 0};
+    if (index >= s->config.workers)
+        return st;
+    worker *w = &s->workers[index];
+    st.open = atomic_load_explicit(&w->open, memory_order_relaxed);
+    st.connections = atomic_load_explicit(&w->adopted, memory_order_relaxed);
+    st.requests = atomic_load_explicit(&w->requests, memory_order_relaxed);
+    return st;
+}
+
+http_pool_stats http_server_pool_stats(const http_server *s)
+{
+    http_pool_stats st = {thread_pool_size(s->pool),
+                          thread_pool_active_count(s->pool),
+                          thread_pool_queue_length(s->pool)};
+    return st;
+}
+
+double http_server_uptime(const http_server *s)
+{
+    return (double)(monotonic_ns() - s->started) / 1e9;
+}
