@@ -47,11 +47,20 @@ int stop_signals_install(void)
     return sigaction(SIGPIPE, &action, NULL);
 }
 
-bool stop_requested(void) { return stop_signal != 0; }
+bool stop_requested(void)
+{
+    return stop_signal != 0;
+}
 
-int stop_signal_number(void) { return stop_signal; }
+int stop_signal_number(void)
+{
+    return stop_signal;
+}
 
-int stop_signals_fd(void) { return stop_pipe[0]; }
+int stop_signals_fd(void)
+{
+    return stop_pipe[0];
+}
 
 void stop_signals_block_in_thread(void)
 {

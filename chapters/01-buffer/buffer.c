@@ -189,15 +189,30 @@ buffer *buffer_as_read_only(const buffer *b)
 
 /* --- the four indexes ------------------------------------------------- */
 
-size_t buffer_capacity(const buffer *b) { return b ? b->capacity : 0; }
-size_t buffer_position(const buffer *b) { return b ? b->position : 0; }
-size_t buffer_limit(const buffer *b) { return b ? b->limit : 0; }
+size_t buffer_capacity(const buffer *b)
+{
+    return b ? b->capacity : 0;
+}
+size_t buffer_position(const buffer *b)
+{
+    return b ? b->position : 0;
+}
+size_t buffer_limit(const buffer *b)
+{
+    return b ? b->limit : 0;
+}
 size_t buffer_remaining(const buffer *b)
 {
     return b ? b->limit - b->position : 0;
 }
-bool buffer_has_remaining(const buffer *b) { return buffer_remaining(b) > 0; }
-bool buffer_is_read_only(const buffer *b) { return b ? b->read_only : false; }
+bool buffer_has_remaining(const buffer *b)
+{
+    return buffer_remaining(b) > 0;
+}
+bool buffer_is_read_only(const buffer *b)
+{
+    return b ? b->read_only : false;
+}
 
 bool buffer_mark_value(const buffer *b, size_t *mark)
 {

@@ -496,7 +496,10 @@ static int do_select(selector *sel, int timeout_ms)
 }
 /* excerpt:end select */
 
-int selector_select(selector *sel) { return do_select(sel, -1); }
+int selector_select(selector *sel)
+{
+    return do_select(sel, -1);
+}
 
 int selector_select_timeout(selector *sel, long timeout_ms)
 {
@@ -682,7 +685,10 @@ channel *key_channel(const selection_key *key)
     return key != NULL ? key->ch : NULL;
 }
 
-int key_fd(const selection_key *key) { return key != NULL ? key->fd : -1; }
+int key_fd(const selection_key *key)
+{
+    return key != NULL ? key->fd : -1;
+}
 
 selector *key_selector(const selection_key *key)
 {

@@ -21,7 +21,10 @@ struct poll_state {
     int slots;    /* length of slot_of */
 };
 
-static void *poll_create(void) { return calloc(1, sizeof(struct poll_state)); }
+static void *poll_create(void)
+{
+    return calloc(1, sizeof(struct poll_state));
+}
 
 static void poll_destroy(void *state)
 {

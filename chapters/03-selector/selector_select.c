@@ -27,7 +27,10 @@ static void *select_create(void)
     return s;
 }
 
-static void select_destroy(void *state) { free(state); }
+static void select_destroy(void *state)
+{
+    free(state);
+}
 
 static int select_modify(void *state, int fd, int old_events, int new_events)
 {

@@ -65,9 +65,15 @@ void web_session_free(web_session *s)
     free(s);
 }
 
-channel *web_session_channel(const web_session *s) { return s->ch; }
+channel *web_session_channel(const web_session *s)
+{
+    return s->ch;
+}
 
-uint64_t web_session_messages(const web_session *s) { return s->messages; }
+uint64_t web_session_messages(const web_session *s)
+{
+    return s->messages;
+}
 
 static bool has_room_for_reply(const web_session *s)
 {

@@ -115,7 +115,10 @@ bool timer_heap_remove(timer_heap *heap, uint64_t seq, timer_heap_entry *out)
     return false;
 }
 
-size_t timer_heap_size(const timer_heap *heap) { return heap->count; }
+size_t timer_heap_size(const timer_heap *heap)
+{
+    return heap->count;
+}
 
 void timer_heap_clear(timer_heap *heap)
 {

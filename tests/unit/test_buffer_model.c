@@ -40,7 +40,10 @@ static uint64_t next(rng *r)
     return r->state * UINT64_C(2685821657736338717);
 }
 
-static size_t below(rng *r, size_t n) { return (size_t)(next(r) % n); }
+static size_t below(rng *r, size_t n)
+{
+    return (size_t)(next(r) % n);
+}
 
 /* An index or a length: mostly near the buffer's size, sometimes huge,
  * to reach the overflow checks. */
@@ -65,7 +68,10 @@ typedef struct model {
 
 /* The model never does arithmetic on a huge argument: every value above
  * HUGE_INDEX behaves the same, since no buffer is that big. */
-static size_t clamp(size_t v) { return v > HUGE_INDEX ? HUGE_INDEX : v; }
+static size_t clamp(size_t v)
+{
+    return v > HUGE_INDEX ? HUGE_INDEX : v;
+}
 
 static buffer_status m_set_position(model *m, size_t p)
 {
