@@ -26,8 +26,7 @@ struct channel {
 
 /* --- addresses -------------------------------------------------------- */
 
-int socket_address_resolve(socket_address *out, const char *host,
-                           uint16_t port)
+int socket_address_resolve(socket_address *out, const char *host, uint16_t port)
 {
     struct addrinfo hints, *found = NULL;
     char service[8];
@@ -58,8 +57,8 @@ char *socket_address_format(const socket_address *address, char *out,
     char host[INET6_ADDRSTRLEN + 16], port[16]; /* +16: an IPv6 %zone */
     if (size == 0)
         return out;
-    if (getnameinfo((const struct sockaddr *)&address->storage,
-                    address->length, host, sizeof host, port, sizeof port,
+    if (getnameinfo((const struct sockaddr *)&address->storage, address->length,
+                    host, sizeof host, port, sizeof port,
                     NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
         snprintf(out, size, "?");
     } else if (address->storage.ss_family == AF_INET6) {
@@ -73,7 +72,8 @@ char *socket_address_format(const socket_address *address, char *out,
 uint16_t socket_address_port(const socket_address *address)
 {
     if (address->storage.ss_family == AF_INET6)
-        return ntohs(((const struct sockaddr_in6 *)&address->storage)->sin6_port);
+        return ntohs(
+            ((const struct sockaddr_in6 *)&address->storage)->sin6_port);
     return ntohs(((const struct sockaddr_in *)&address->storage)->sin_port);
 }
 
@@ -124,11 +124,10 @@ channel *channel_open_server(const socket_address *address, int backlog)
     int fd = new_socket(address->storage.ss_family);
     if (fd < 0)
         return NULL;
+    const struct sockaddr *where = (const struct sockaddr *)&address->storage;
     int one = 1;
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
-        bind(fd, (const struct sockaddr *)&address->storage,
-             address->length) < 0 ||
-        listen(fd, backlog) < 0) {
+        bind(fd, where, address->length) < 0 || listen(fd, backlog) < 0) {
         close_keeping_errno(fd);
         return NULL;
     }
@@ -318,8 +317,8 @@ ssize_t channel_write_buffers(channel *ch, buffer *const *srcs, size_t count)
         }
         if (buffer_has_remaining(srcs[i])) {
             /* iovec wants a non-const pointer; sendmsg only reads it. */
-            parts[used].iov_base = (void *)(uintptr_t)(bytes +
-                                                       buffer_position(srcs[i]));
+            parts[used].iov_base =
+                (void *)(uintptr_t)(bytes + buffer_position(srcs[i]));
             parts[used].iov_len = buffer_remaining(srcs[i]);
             used++;
         }
@@ -378,6 +377,15 @@ int channel_shutdown_output(channel *ch)
         return -1;
     }
     return shutdown(ch->fd, SHUT_WR);
+}
+
+int channel_shutdown_input(channel *ch)
+{
+    if (ch == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+    return shutdown(ch->fd, SHUT_RD);
 }
 
 void channel_close(channel *ch)

@@ -81,6 +81,10 @@ int channel_configure_blocking(channel *ch, bool blocking);
 bool channel_is_blocking(const channel *ch);
 /* Half-close: sends end of stream, keeps reading. */
 int channel_shutdown_output(channel *ch);
+/* Java's shutdownInput: later reads return CHANNEL_EOF. It also wakes a
+ * thread blocked in channel_read on this channel, which is how another
+ * thread stops a blocking reader without closing the descriptor under it. */
+int channel_shutdown_input(channel *ch);
 /* Closes the descriptor and frees the channel; NULL is ignored. */
 void channel_close(channel *ch);
 
