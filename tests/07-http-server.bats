@@ -4,7 +4,11 @@
 # POST /echo with Content-Length and chunked bodies, keep-alive and
 # HTTP/1.0, pipelining, every limit and timeout, 400-and-close after a
 # framing error, the blocking handler on the pool, graceful shutdown, the
-# access log, the conformance suite, and the transcript.
+# access log. Part 2, static files: the normaliser, the file module and
+# the dates as unit tests; then httpd --root: GET and HEAD, conditionals,
+# ranges, directories, the traversal table, a 100 MB file with flat
+# memory, descriptors closed whatever happens; the course site, make run
+# and a real browser. Last, the conformance suite and the transcript.
 
 load helpers
 bats_require_minimum_version 1.5.0
@@ -502,6 +506,615 @@ H='Host: test\r\n'
     [ "$output" = 0 ]
 }
 
+# --- part 2: static files ----------------------------------------------------------------
+
+SITE_SCRIPT="$NIO_ROOT/chapters/07-http-server/site/build-site.sh"
+BROWSER="$NIO_ROOT/chapters/07-http-server/site/browser-check.sh"
+
+# make_root: a document root in $ROOT with files, directories, a dotfile,
+# a FIFO and symbolic links that stay inside or lead out of it; the files
+# outside it say SECRET.
+make_root() {
+    BASE="$BATS_TEST_TMPDIR/base"
+    ROOT="$BASE/root"
+    mkdir -p "$ROOT/sub" "$ROOT/docs/inner" "$ROOT/a/b" "$ROOT/.git" \
+        "$ROOT/my docs" "$BASE/outside"
+    printf 'TOP SECRET\n' >"$BASE/secret.txt"
+    printf 'ALSO SECRET\n' >"$BASE/outside/secret2.txt"
+    printf 'hello, world\n' >"$ROOT/hello.txt"
+    printf '<h1>home</h1>\n' >"$ROOT/index.html"
+    printf 'sub\n' >"$ROOT/sub/index.html"
+    printf 'c\n' >"$ROOT/a/b/c.txt"
+    printf 'spaced\n' >"$ROOT/my docs/index.html"
+    printf '[core]\n' >"$ROOT/.git/config"
+    printf 'x\n' >"$ROOT/docs/<b>&\"'.txt"
+    printf 'y\n' >"$ROOT/docs/plain.txt"
+    printf 'body { }\n' >"$ROOT/style.css"
+    printf 'a file called hello\n' >"$ROOT/hello"
+    printf 'no extension\n' >"$ROOT/LICENSE"
+    ln -s hello.txt "$ROOT/link-inside"
+    ln -s sub "$ROOT/link-dir-inside"
+    ln -s ../secret.txt "$ROOT/link-outside"
+    ln -s "$BASE/secret.txt" "$ROOT/link-absolute"
+    ln -s ../outside "$ROOT/dir-outside"
+    ln -s .. "$ROOT/dir-up"
+    ln -s "$BASE/secret.txt" "$ROOT/sub/deep-link"
+    mkfifo "$ROOT/fifo"
+    # 0123456789 repeated: byte N is N % 10, so any range can be checked.
+    : >"$ROOT/digits.txt"
+    for _ in $(seq 1 100); do printf '0123456789' >>"$ROOT/digits.txt"; done
+    TZ=UTC touch -t 199411060849.37 "$ROOT/hello.txt"
+}
+
+# field_lines FILE: the fields of a `curl -D` dump but Date (which changes
+# between two requests), CRs removed, names in lower case.
+field_lines() {
+    tr -d '\r' <"$1" | grep -v '^$' | grep -vi '^date:' |
+        awk -F': ' '{ printf "%s: %s\n", tolower($1), substr($0, length($1) + 3) }'
+}
+
+field() { # field FILE NAME -> the first value of NAME in a `curl -D` dump
+    tr -d '\r' <"$1" | grep -i "^$2:" | head -n 1 | sed 's/^[^:]*: //'
+}
+
+# raw_get TARGET [METHOD]: sends the target exactly as given (no client
+# tidies it up) and sets RAW_STATUS and RAW_BODY. Bounded by read timeouts.
+raw_get() {
+    local line status="" body="" in_body=0
+    exec 5<>"/dev/tcp/$SERVER_HOST/$SERVER_PORT"
+    printf '%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' \
+        "${2:-GET}" "$1" >&5
+    while IFS= read -r -t 10 line <&5 || [ -n "$line" ]; do
+        line=${line%$'\r'}
+        if [ -z "$status" ]; then
+            status=$(cut -d' ' -f2 <<<"$line")
+        elif [ "$in_body" -eq 1 ]; then
+            body+="$line"$'\n'
+        elif [ -z "$line" ]; then
+            in_body=1
+        fi
+    done
+    exec 5<&-
+    RAW_STATUS=$status
+    RAW_BODY=$body
+}
+
+# server_kib FIELD: the server's VmRSS (resident now) or VmHWM (the peak
+# so far), in KiB.
+server_kib() {
+    awk -v f="$1:" '$1 == f { print $2 }' "/proc/$SERVER_PID/status"
+}
+
+# children_of PID: the processes whose parent is PID, from /proc.
+children_of() {
+    local status
+    for status in /proc/[0-9]*/status; do
+        if grep -qx "PPid:[[:space:]]*$1" "$status" 2>/dev/null; then
+            status=${status#/proc/}
+            echo "${status%/status}"
+        fi
+    done
+}
+
+server_fds() {
+    find "/proc/$SERVER_PID/fd" -mindepth 1 -maxdepth 1 | wc -l
+}
+
+# wait_for_fds N: polls (bounded) until the server holds at most N
+# descriptors.
+wait_for_fds() {
+    local deadline=$((SECONDS + 20))
+    until [ "$(server_fds)" -le "$1" ]; do
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            echo "the server still holds $(server_fds) descriptors, not $1:" >&2
+            ls -l "/proc/$SERVER_PID/fd" >&2
+            return 1
+        fi
+        sleep 0.05
+    done
+}
+
+@test "unit: the path normaliser's table" {
+    run_unit test_static_path
+}
+
+@test "unit: traversal, listing, conditionals, ranges and sendfile" {
+    run_unit test_static_file
+}
+
+@test "unit: HTTP dates, three formats in, IMF-fixdate out" {
+    run_unit test_http_date
+}
+
+@test "httpd --root wants a directory, and --list-dirs wants --root" {
+    make_root
+    local args
+    for args in "--root $ROOT/hello.txt" "--root $BASE/nothing" "--list-dirs"; do
+        # shellcheck disable=SC2086 # one word per flag and value
+        run --separate-stderr "$BIN/httpd" -p 0 $args
+        [ "$status" -ne 0 ] || { echo "accepted: $args"; return 1; }
+        [ "$(printf '%s\n' "$stderr" | wc -l)" -eq 1 ]
+        grep -q '^httpd: ' <<<"$stderr"
+    done
+    run "$BIN/httpd" --help
+    grep -q -- '--list-dirs' <<<"$output"
+}
+
+@test "static: GET sends the file with its type, length and validators" {
+    need_curl
+    make_root
+    start_server httpd --root "$ROOT"
+    run curl -sS -D "$BATS_TEST_TMPDIR/h" -o "$BATS_TEST_TMPDIR/body" \
+        -w '%{http_code}' "$(url /hello.txt)"
+    [ "$output" = 200 ]
+    cmp "$BATS_TEST_TMPDIR/body" "$ROOT/hello.txt"
+    [ "$(field "$BATS_TEST_TMPDIR/h" content-type)" = "text/plain; charset=utf-8" ]
+    [ "$(field "$BATS_TEST_TMPDIR/h" x-content-type-options)" = nosniff ]
+    [ "$(field "$BATS_TEST_TMPDIR/h" content-length)" = 13 ]
+    [ "$(field "$BATS_TEST_TMPDIR/h" last-modified)" = "Sun, 06 Nov 1994 08:49:37 GMT" ]
+    [[ "$(field "$BATS_TEST_TMPDIR/h" etag)" =~ ^\"[0-9a-f.-]+\"$ ]]
+    [ "$(field "$BATS_TEST_TMPDIR/h" accept-ranges)" = bytes ]
+    run curl -sS -o /dev/null -w '%{content_type}' "$(url /style.css)"
+    [ "$output" = "text/css; charset=utf-8" ]
+    run curl -sS "$(url /)"
+    [ "$output" = "<h1>home</h1>" ]
+    # An unknown extension, and a file without one: octet-stream.
+    run curl -sS -o /dev/null -w '%{content_type}' "$(url /LICENSE)"
+    [ "$output" = application/octet-stream ]
+    # A percent-encoded name is decoded once.
+    run curl -sS "$(url /%68ello.txt)"
+    [ "$output" = "hello, world" ]
+}
+
+@test "static: HEAD sends exactly GET's fields and no body" {
+    need_curl
+    make_root
+    start_server httpd --root "$ROOT"
+    local f
+    for f in /hello.txt /index.html /digits.txt / /sub /nothing.txt; do
+        curl -sS -D "$BATS_TEST_TMPDIR/get" -o /dev/null "$(url "$f")"
+        curl -sS -I -o "$BATS_TEST_TMPDIR/head" "$(url "$f")"
+        diff <(field_lines "$BATS_TEST_TMPDIR/get") \
+            <(field_lines "$BATS_TEST_TMPDIR/head")
+    done
+    # Over a raw socket: the status, then the connection closes with not
+    # a byte of body.
+    raw_get /hello.txt HEAD
+    [ "$RAW_STATUS" = 200 ]
+    [ -z "$RAW_BODY" ]
+    probe --head "HEAD /digits.txt HTTP/1.1\r\n${H}\r\nHEAD /hello.txt HTTP/1.1\r\n${H}Connection: close\r\n\r\n"
+    [ "${lines[0]}" = "200 OK" ]
+    [ "${lines[1]}" = "200 OK" ]
+    [ "${lines[2]}" = "closed" ]
+}
+
+@test "static: the routes win over files; other methods on a file get 405" {
+    need_curl
+    make_root
+    start_server httpd --root "$ROOT"
+    run curl -sS "$(url /hello)" # a route, though a file has the name
+    [ "$output" = "Hello, world!" ]
+    run curl -sS -d ping "$(url /echo)"
+    [ "$output" = ping ]
+    run curl -sS "$(url /stats)"
+    [[ "$output" == '{"uptime_seconds": '* ]]
+    run curl -si -X POST -d x "$(url /hello.txt)"
+    grep -q $'^HTTP/1.1 405 Method Not Allowed\r$' <<<"$output"
+    grep -q $'^Allow: GET, HEAD, OPTIONS\r$' <<<"$output"
+    # A method no route takes anywhere is the framework's 501.
+    run curl -si -X DELETE "$(url /hello.txt)"
+    grep -q $'^HTTP/1.1 501 Not Implemented\r$' <<<"$output"
+    run curl -sS -o /dev/null -w '%{http_code}' "$(url /nothing.txt)"
+    [ "$output" = 404 ]
+}
+
+@test "static: If-None-Match and If-Modified-Since give 304 without a body" {
+    need_curl
+    make_root
+    start_server httpd --root "$ROOT"
+    curl -sS -D "$BATS_TEST_TMPDIR/h" -o /dev/null "$(url /hello.txt)"
+    local etag lm
+    etag=$(field "$BATS_TEST_TMPDIR/h" etag)
+    lm=$(field "$BATS_TEST_TMPDIR/h" last-modified)
+
+    run curl -sS -D "$BATS_TEST_TMPDIR/h304" -o "$BATS_TEST_TMPDIR/b" \
+        -w '%{http_code}' -H "If-None-Match: $etag" "$(url /hello.txt)"
+    [ "$output" = 304 ]
+    [ ! -s "$BATS_TEST_TMPDIR/b" ]
+    [ "$(field "$BATS_TEST_TMPDIR/h304" etag)" = "$etag" ]
+    [ -z "$(field "$BATS_TEST_TMPDIR/h304" content-length)" ]
+    run curl -sS -o /dev/null -w '%{http_code}' \
+        -H "If-None-Match: \"other\", W/$etag" "$(url /hello.txt)"
+    [ "$output" = 304 ]
+    run curl -sS -o /dev/null -w '%{http_code}' -H "If-None-Match: *" \
+        "$(url /hello.txt)"
+    [ "$output" = 304 ]
+    run curl -sS -o /dev/null -w '%{http_code}' -H "If-Modified-Since: $lm" \
+        "$(url /hello.txt)"
+    [ "$output" = 304 ]
+    run curl -sS -o /dev/null -w '%{http_code}' \
+        -H "If-Modified-Since: Sunday, 06-Nov-94 08:49:37 GMT" "$(url /hello.txt)"
+    [ "$output" = 304 ]
+    run curl -sS -o /dev/null -w '%{http_code}' \
+        -H "If-Modified-Since: Sun Nov  6 08:49:37 1994" "$(url /hello.txt)"
+    [ "$output" = 304 ]
+    run curl -sS -o /dev/null -w '%{http_code}' \
+        -H "If-Modified-Since: Sun, 06 Nov 1994 08:49:36 GMT" "$(url /hello.txt)"
+    [ "$output" = 200 ]
+    # If-None-Match wins: a tag that differs means 200, whatever the date.
+    run curl -sS -o /dev/null -w '%{http_code}' -H 'If-None-Match: "other"' \
+        -H "If-Modified-Since: $lm" "$(url /hello.txt)"
+    [ "$output" = 200 ]
+    # An invalid date is ignored.
+    run curl -sS -o /dev/null -w '%{http_code}' \
+        -H "If-Modified-Since: yesterday" "$(url /hello.txt)"
+    [ "$output" = 200 ]
+    # If-Match with another tag: 412.
+    run curl -sS -o /dev/null -w '%{http_code}' -H 'If-Match: "other"' \
+        "$(url /hello.txt)"
+    [ "$output" = 412 ]
+    # A file that changes gets a new tag.
+    printf 'hello, again\n' >"$ROOT/hello.txt"
+    run curl -sS -o /dev/null -w '%{http_code}' -H "If-None-Match: $etag" \
+        "$(url /hello.txt)"
+    [ "$output" = 200 ]
+}
+
+@test "static: one range is 206 with Content-Range; each form" {
+    need_curl
+    make_root
+    start_server httpd --root "$ROOT"
+    local spec expect_range expect_body
+    while read -r spec expect_range expect_body; do
+        expect_range=${expect_range//_/ }
+        run curl -sS -D "$BATS_TEST_TMPDIR/h" -w '%{http_code}' \
+            -H "Range: $spec" "$(url /digits.txt)" -o "$BATS_TEST_TMPDIR/b"
+        [ "$output" = 206 ] || { echo "$spec: $output"; return 1; }
+        [ "$(field "$BATS_TEST_TMPDIR/h" content-range)" = "$expect_range" ]
+        [ "$(field "$BATS_TEST_TMPDIR/h" content-length)" = "${#expect_body}" ]
+        [ "$(cat "$BATS_TEST_TMPDIR/b")" = "$expect_body" ] ||
+            { echo "$spec: $(cat "$BATS_TEST_TMPDIR/b")"; return 1; }
+    done <<'TABLE'
+bytes=0-0 bytes_0-0/1000 0
+bytes=3-7 bytes_3-7/1000 34567
+bytes=995- bytes_995-999/1000 56789
+bytes=-4 bytes_996-999/1000 6789
+bytes=998-5000 bytes_998-999/1000 89
+TABLE
+    # If-Range with the current tag: the range; with another: the whole file.
+    local etag
+    curl -sS -D "$BATS_TEST_TMPDIR/h" -o /dev/null "$(url /digits.txt)"
+    etag=$(field "$BATS_TEST_TMPDIR/h" etag)
+    run curl -sS -o /dev/null -w '%{http_code} %{size_download}' \
+        -H 'Range: bytes=0-9' -H "If-Range: $etag" "$(url /digits.txt)"
+    [ "$output" = "206 10" ]
+    run curl -sS -o /dev/null -w '%{http_code} %{size_download}' \
+        -H 'Range: bytes=0-9' -H 'If-Range: "old"' "$(url /digits.txt)"
+    [ "$output" = "200 1000" ]
+}
+
+@test "static: unsatisfiable ranges are 416; others are ignored" {
+    need_curl
+    make_root
+    start_server httpd --root "$ROOT"
+    run curl -sS -D "$BATS_TEST_TMPDIR/h" -o /dev/null -w '%{http_code}' \
+        -H 'Range: bytes=1000-' "$(url /digits.txt)"
+    [ "$output" = 416 ]
+    [ "$(field "$BATS_TEST_TMPDIR/h" content-range)" = "bytes */1000" ]
+    run curl -sS -o /dev/null -w '%{http_code}' -H 'Range: bytes=-0' \
+        "$(url /digits.txt)"
+    [ "$output" = 416 ]
+    local spec
+    # Several ranges: the whole file (no multipart); a unit that is not
+    # bytes, or a range that does not parse: ignored.
+    for spec in 'bytes=0-1,5-6' 'items=0-5' 'bytes=5-3' 'bytes=abc'; do
+        run curl -sS -o "$BATS_TEST_TMPDIR/b" -w '%{http_code}' \
+            -H "Range: $spec" "$(url /digits.txt)"
+        [ "$output" = 200 ] || { echo "$spec: $output"; return 1; }
+        cmp "$BATS_TEST_TMPDIR/b" "$ROOT/digits.txt"
+    done
+}
+
+@test "static: directories: index.html, 301 without the slash, no listing" {
+    need_curl
+    make_root
+    start_server httpd --root "$ROOT"
+    run curl -sS -D "$BATS_TEST_TMPDIR/h" -o /dev/null -w '%{http_code}' \
+        "$(url /sub)"
+    [ "$output" = 301 ]
+    [ "$(field "$BATS_TEST_TMPDIR/h" location)" = /sub/ ]
+    run curl -sS -D "$BATS_TEST_TMPDIR/h" -o /dev/null -w '%{http_code}' \
+        "$(url /my%20docs)"
+    [ "$output" = 301 ]
+    [ "$(field "$BATS_TEST_TMPDIR/h" location)" = /my%20docs/ ]
+    run curl -sSL "$(url /my%20docs)"
+    [ "$output" = spaced ]
+    run curl -sS "$(url /sub/)"
+    [ "$output" = sub ]
+    run curl -sS -o /dev/null -w '%{http_code}' "$(url /docs/)"
+    [ "$output" = 403 ]
+    # A file is not a directory.
+    run curl -sS -o /dev/null -w '%{http_code}' "$(url /hello.txt/)"
+    [ "$output" = 404 ]
+}
+
+@test "static: --list-dirs lists a directory with escaped names" {
+    need_curl
+    make_root
+    start_server httpd --root "$ROOT" --list-dirs
+    run curl -sS -D "$BATS_TEST_TMPDIR/h" "$(url /docs/)"
+    [ "$status" -eq 0 ]
+    [[ "$(field "$BATS_TEST_TMPDIR/h" content-type)" == text/html* ]]
+    [[ "$output" == *'&lt;b&gt;&amp;&quot;&#39;.txt'* ]]
+    [[ "$output" == *'href="/docs/plain.txt"'* ]]
+    [[ "$output" == *'href="/docs/inner/"'* ]]
+    [[ "$output" != *'<b>'* ]]
+    # The root's listing shows no dotfile, no link, no FIFO.
+    run curl -sS "$(url /a/)"
+    [[ "$output" == *'href="/a/b/"'* ]]
+    rm "$ROOT/index.html"
+    run curl -sS "$(url /)"
+    [[ "$output" == *'href="/hello.txt"'* ]]
+    [[ "$output" != *'.git'* ]]
+    [[ "$output" != *'link-'* ]]
+    [[ "$output" != *'fifo'* ]]
+}
+
+@test "static: no traversal spelling reaches a file outside the root" {
+    make_root
+    start_server httpd --root "$ROOT"
+    local target expect
+    local -i tried=0
+    while read -r target expect; do
+        raw_get "$target"
+        tried+=1
+        if [ "$RAW_STATUS" != "$expect" ] || [[ "$RAW_BODY" == *SECRET* ]]; then
+            echo "$target: got $RAW_STATUS, expected $expect" >&2
+            return 1
+        fi
+    done <<'TABLE'
+/../secret.txt 400
+/..%2fsecret.txt 400
+/..%2Fsecret.txt 400
+/%2e%2e/secret.txt 400
+/%2E%2e/secret.txt 400
+/%2e%2e%2fsecret.txt 400
+/.%2e/secret.txt 400
+/./../secret.txt 400
+//../secret.txt 400
+/./sub/./../../ 400
+/a/../../secret.txt 400
+/a/b/../../../secret.txt 400
+/hello.txt/../../secret.txt 400
+/docs/%2e%2e/%2e%2e/secret.txt 400
+/..%5csecret.txt 400
+/%5c..%5csecret.txt 400
+/%252e%252e/secret.txt 404
+/..%252fsecret.txt 404
+/%c0%ae%c0%ae/secret.txt 400
+/%e0%80%ae%e0%80%ae/secret.txt 400
+/%c0%af../secret.txt 400
+/hello.txt%00.html 400
+/%00 400
+/%2 400
+/%zz/secret.txt 400
+/..;/secret.txt 404
+/.../secret.txt 404
+http://localhost/../secret.txt 400
+http://localhost/%2e%2e/secret.txt 400
+/link-inside 403
+/link-dir-inside/index.html 403
+/link-outside 403
+/link-absolute 403
+/dir-outside/secret2.txt 403
+/dir-up/secret.txt 403
+/sub/deep-link 403
+/fifo 403
+/.git/config 404
+/%2egit/config 404
+/.git 404
+/hello.txt 200
+/a/b/../../hello.txt 200
+TABLE
+    [ "$tried" -ge 40 ]
+    # Backslashes are refused by the request parser or by the normaliser.
+    raw_get '/..\secret.txt'
+    [ "$RAW_STATUS" = 400 ]
+    raw_get '/\..\secret.txt'
+    [ "$RAW_STATUS" = 400 ]
+    # And the server is still there.
+    raw_get /hello.txt
+    [ "$RAW_STATUS" = 200 ]
+    [ "$RAW_BODY" = $'hello, world\n' ]
+}
+
+@test "static: keep-alive and pipelining carry file bodies one after another" {
+    need_curl
+    make_root
+    start_server httpd --root "$ROOT"
+    run curl -sv -o "$BATS_TEST_TMPDIR/1" "$(url /digits.txt)" \
+        -o "$BATS_TEST_TMPDIR/2" "$(url /hello.txt)"
+    grep -q 'Re-using existing connection' <<<"$output"
+    cmp "$BATS_TEST_TMPDIR/1" "$ROOT/digits.txt"
+    cmp "$BATS_TEST_TMPDIR/2" "$ROOT/hello.txt"
+    probe --bodies "GET /sub/ HTTP/1.1\r\n${H}\r\nGET /digits.txt HTTP/1.1\r\n${H}Range: bytes=10-14\r\n\r\nGET /nothing HTTP/1.1\r\n${H}\r\nGET /hello HTTP/1.1\r\n${H}Connection: close\r\n\r\n"
+    [ "${lines[0]}" = "200 OK" ]
+    [ "${lines[1]}" = "sub" ]
+    [ "${lines[2]}" = "206 Partial Content" ]
+    [ "${lines[3]}" = "01234404 Not Found" ]
+    [ "${lines[4]}" = $'Not Found\r' ]
+    [ "${lines[5]}" = "200 OK" ]
+    [ "${lines[6]}" = "Hello, world!" ]
+    [ "${lines[7]}" = "closed" ]
+}
+
+@test "static: a 100 MB file streams with the server's memory unchanged" {
+    need_curl
+    make_root
+    head -c 104857600 /dev/urandom >"$ROOT/big.bin"
+    start_server httpd --root "$ROOT" --workers 1
+    curl -sS -o /dev/null "$(url /hello.txt)" # warm up
+    local rss peak_before peak_after sum
+    rss=$(server_kib VmRSS)
+    peak_before=$(server_kib VmHWM)
+    sum=$(curl -sS "$(url /big.bin)" | cksum)
+    [ "$sum" = "$(cksum <"$ROOT/big.bin")" ]
+    peak_after=$(server_kib VmHWM)
+    echo "# resident $rss KiB before; peak $peak_before KiB before, $peak_after KiB after 100 MB" >&3
+    [ "$((peak_after - peak_before))" -lt 4096 ]
+    # The end of it, through the same path.
+    run curl -sS -o "$BATS_TEST_TMPDIR/tail" -w '%{http_code} %{size_download}' \
+        -H 'Range: bytes=104857000-' "$(url /big.bin)"
+    [ "$output" = "206 600" ]
+    cmp "$BATS_TEST_TMPDIR/tail" <(tail -c 600 "$ROOT/big.bin")
+}
+
+@test "static: a client that stops reading holds neither the loop nor memory" {
+    need_curl
+    make_root
+    dd if=/dev/zero of="$ROOT/big.bin" bs=1048576 count=0 seek=100 2>/dev/null
+    start_server httpd --root "$ROOT" --workers 1 \
+        --access-log "$BATS_TEST_TMPDIR/access.log"
+    curl -sS -o /dev/null "$(url /hello.txt)"
+    local peak_before peak_after
+    peak_before=$(server_kib VmHWM)
+    # A request for 100 MB whose answer is never read, on the only worker.
+    in_background "$BATS_TEST_TMPDIR/stalled.out" "$BIN/http-probe" \
+        -p "$SERVER_PORT" --no-read 20000 --wait 20000 \
+        "GET /big.bin HTTP/1.1\r\n${H}\r\n"
+    wait_for_line "$BATS_TEST_TMPDIR/access.log" '"GET /big.bin HTTP/1.1" 200'
+    # Meanwhile the other clients are served at once.
+    for _ in 1 2 3 4 5; do
+        run curl -sS -m 5 "$(url /hello.txt)"
+        [ "$output" = "hello, world" ]
+    done
+    peak_after=$(server_kib VmHWM)
+    echo "# peak $peak_before KiB before, $peak_after KiB with a stalled reader" >&3
+    [ "$((peak_after - peak_before))" -lt 4096 ]
+}
+
+@test "static: every file descriptor is closed: sent, refused, cut off or stalled" {
+    need_curl
+    make_root
+    dd if=/dev/zero of="$ROOT/big.bin" bs=1048576 count=0 seek=100 2>/dev/null
+    start_server httpd --root "$ROOT" --list-dirs --send-timeout 300
+    local base
+    base=$(server_fds) # the listener, the loops' own, the root: no client yet
+    for _ in 1 2 3; do
+        curl -sS -o /dev/null "$(url /hello.txt)" "$(url /digits.txt)" \
+            "$(url /sub)" "$(url /docs/)" "$(url /nothing)" "$(url /link-inside)"
+        curl -sS -o /dev/null -I "$(url /digits.txt)"
+        curl -sS -o /dev/null -H 'If-None-Match: *' "$(url /digits.txt)"
+        curl -sS -o /dev/null -H 'Range: bytes=5000-' "$(url /digits.txt)"
+    done
+    # A client that reads a little of 100 MB and leaves.
+    curl -sS -o /dev/null --max-filesize 1 -r 0-99999999 "$(url /big.bin)" || true
+    curl -sS -o /dev/null -m 0.5 --limit-rate 100k "$(url /big.bin)" || true
+    # One that stops reading: dropped after --send-timeout.
+    probe --no-read 2000 --wait 3000 "GET /big.bin HTTP/1.1\r\n${H}\r\n"
+    [ "${lines[0]}" = "200 OK" ]
+    [ "${lines[-1]}" = "closed" ]
+    wait_for_fds "$base"
+}
+
+@test "static: SIGTERM with a file half sent: exit 0 within --shutdown-timeout" {
+    make_root
+    dd if=/dev/zero of="$ROOT/big.bin" bs=1048576 count=0 seek=100 2>/dev/null
+    start_server httpd --root "$ROOT" --shutdown-timeout 500 \
+        --access-log "$BATS_TEST_TMPDIR/access.log"
+    in_background "$BATS_TEST_TMPDIR/stalled.out" "$BIN/http-probe" \
+        -p "$SERVER_PORT" --no-read 20000 --wait 20000 \
+        "GET /big.bin HTTP/1.1\r\n${H}\r\n"
+    wait_for_line "$BATS_TEST_TMPDIR/access.log" '"GET /big.bin HTTP/1.1" 200'
+    local before=$SECONDS
+    stop_server TERM
+    [ "$SERVER_STATUS" -eq 0 ]
+    [ $((SECONDS - before)) -lt 5 ]
+}
+
+# --- the course site ----------------------------------------------------------------------
+
+@test "build-site.sh lists every chapter, its lesson, the form and /stats" {
+    local site="$BATS_TEST_TMPDIR/site" dir name count=0
+    run sh "$SITE_SCRIPT" "$site"
+    [ "$status" -eq 0 ]
+    for dir in "$NIO_ROOT"/chapters/[0-9][0-9]-*/; do
+        name=$(basename "$dir")
+        count=$((count + 1))
+        grep -q "chapters/$name/" "$site/index.html"
+        if [ -f "$dir/README.md" ]; then
+            grep -q "href=\"chapters/$name/README.html\"" "$site/index.html"
+            [ -s "$site/chapters/$name/README.html" ]
+            cmp "$dir/README.md" "$site/chapters/$name/README.md"
+        fi
+    done
+    [ "$(grep -c '^<li value=' "$site/index.html")" -eq "$count" ]
+    grep -q '<form id="echo-form" method="post" action="/echo"' "$site/index.html"
+    grep -q 'href="/stats"' "$site/index.html"
+    # It rebuilds its own folder, and leaves anybody else's alone.
+    run sh "$SITE_SCRIPT" "$site"
+    [ "$status" -eq 0 ]
+    mkdir "$BATS_TEST_TMPDIR/mine"
+    touch "$BATS_TEST_TMPDIR/mine/precious"
+    run sh "$SITE_SCRIPT" "$BATS_TEST_TMPDIR/mine"
+    [ "$status" -ne 0 ]
+    [ -f "$BATS_TEST_TMPDIR/mine/precious" ]
+}
+
+@test "make run builds the site and serves it with httpd" {
+    need_curl
+    local out="$BATS_TEST_TMPDIR/run.out" err="$BATS_TEST_TMPDIR/run.err"
+    # PORT=0: any free port; httpd prints the one it got. The same build
+    # settings, so that nothing is rebuilt differently into this folder.
+    make -s -C "$NIO_ROOT" BUILD="$NIO_BUILD" ${NIO_SAN:+SAN=$NIO_SAN} \
+        ${NIO_OPT:+OPT=$NIO_OPT} PORT=0 run >"$out" 2>"$err" 3>&- &
+    local make_pid=$! port server
+    BG_PIDS+=("$make_pid") # on SIGTERM, make passes it on to httpd
+    wait_for_line "$out" '^listening on 127\.0\.0\.1:[0-9]+$' 60 "$make_pid"
+    port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$out")
+    # The recipe execs httpd: it is make's child. Stopped by its PID.
+    server=$(children_of "$make_pid")
+    [ -n "$server" ]
+    [ "$(cat "/proc/$server/comm")" = httpd ]
+    run curl -sS "http://127.0.0.1:$port/"
+    [[ "$output" == *'id="chapters"'* ]]
+    [[ "$output" == *'action="/echo"'* ]]
+    run curl -sS -d 'message=hi' "http://127.0.0.1:$port/echo"
+    [ "$output" = "message=hi" ]
+    run curl -sS -o /dev/null -w '%{http_code}' \
+        "http://127.0.0.1:$port/chapters/07-http-server/README.html"
+    [ "$output" = 200 ]
+    kill -TERM "$server"
+    wait_pid "$make_pid"
+    if kill -0 "$server" 2>/dev/null; then
+        echo "httpd ($server) outlived make" >&2
+        return 1
+    fi
+    grep -q 'the course is at http://127.0.0.1' "$out"
+    [ -s "$NIO_BUILD/site/index.html" ]
+}
+
+@test "the course site renders in headless Chromium and /echo round-trips" {
+    sh "$BROWSER" find >/dev/null 2>&1 ||
+        skip "Chromium is not installed (sudo apt-get install chromium)"
+    local site="$BATS_TEST_TMPDIR/site" nonce="echo-$RANDOM-$$" dir
+    local -i chapters=0
+    sh "$SITE_SCRIPT" "$site" >/dev/null
+    start_server httpd --root "$site"
+    run sh "$BROWSER" dom "$(url /)"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *'id="chapters"'* ]]
+    for dir in "$NIO_ROOT"/chapters/[0-9][0-9]-*/; do chapters+=1; done
+    [ "$(grep -o '<li value=' <<<"$output" | wc -l)" -eq "$chapters" ]
+    # The form posts to /echo and the browser shows what came back.
+    run sh "$BROWSER" dom "$(url "/echo-check.html?$nonce")"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"message=$nonce"* ]]
+    mkdir -p "$NIO_BUILD/screenshots"
+    sh "$BROWSER" screenshot "$(url /)" "$NIO_BUILD/screenshots/07-course-site.png"
+    [ -s "$NIO_BUILD/screenshots/07-course-site.png" ]
+}
+
 # --- conformance and transcript -----------------------------------------------------------
 
 @test "conformance: 86 raw requests from public suites, judged by run-http-cases" {
@@ -509,6 +1122,16 @@ H='Host: test\r\n'
     [ -x "$runner" ] || skip "no conformance suite at $runner"
     command -v python3 >/dev/null || skip "python3 is not installed"
     start_server httpd --access-log off
+    run "$runner" "$SERVER_HOST" "$SERVER_PORT"
+    [ "$status" -eq 0 ] || { echo "$output"; return 1; }
+    [ "${lines[-1]}" = "86 passed, 0 failed" ]
+    stop_server
+    [ "$SERVER_STATUS" -eq 0 ]
+    # And again serving files, as make run does: the file servlet answers
+    # every path no route has, so its "..", "%2e%2e" and "//" rules face
+    # the same cases.
+    make_root
+    start_server httpd --access-log off --root "$ROOT"
     run "$runner" "$SERVER_HOST" "$SERVER_PORT"
     [ "$status" -eq 0 ] || { echo "$output"; return 1; }
     [ "${lines[-1]}" = "86 passed, 0 failed" ]

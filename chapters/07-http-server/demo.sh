@@ -3,18 +3,21 @@
 # a few things by curl and by http-probe (which sends exact bytes):
 # GET, HEAD, POST /echo with a Content-Length and a chunked body, what the
 # framework answers by itself, keep-alive, pipelining, a smuggling attempt
-# refused, a request in flight when SIGTERM arrives. NIO_BIN names the
-# folder holding the programs. The Date field and the port change from run
-# to run, so neither is printed: URL stands for http://127.0.0.1:PORT.
+# refused; then a second httpd serving files with --root (a range, a 304,
+# a redirect, two ways out of the root refused); a request in flight when
+# SIGTERM arrives. NIO_BIN names the folder holding the programs. The Date,
+# ETag and Last-Modified fields and the port change from run to run, so
+# none is printed: URL stands for http://127.0.0.1:PORT.
 set -eu
 
 bin=${NIO_BIN:?NIO_BIN must name the folder with the programs}
 work=$(mktemp -d)
 server_pid=
+files_pid=
 client_pid=
 
 cleanup() {
-    for pid in $client_pid $server_pid; do
+    for pid in $client_pid $files_pid $server_pid; do
         kill "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
     done
@@ -50,8 +53,10 @@ wait_for() {
 show() {
     printf '$ %s\n' "$1"
     shift
+    : >"$work/body" # curl writes no file for an empty body
     curl -s "$@" -o "$work/body" -D "$work/head" || true
-    grep -v '^Date: ' "$work/head" | tr -d '\r'
+    grep -v -e '^Date: ' -e '^ETag: ' -e '^Last-Modified: ' "$work/head" |
+        tr -d '\r'
     case " $* " in
     *" -I "*) ;; # HEAD: curl writes the fields where the body would go
     *) cat "$work/body" ;;
@@ -107,6 +112,35 @@ echo "\$ http-probe --bodies 'POST /echo ... Content-Length: 5 ... Transfer-Enco
 probe --bodies "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /hello HTTP/1.1\r\nHost: a\r\n\r\n" |
     tr -d '\r'
 echo
+
+echo "Part 2: a second httpd serves the files under www/ (--root)."
+mkdir -p "$work/www/docs"
+printf 'Hello from a file.\n' >"$work/www/hello.txt"
+printf '<h1>docs</h1>\n' >"$work/www/docs/index.html"
+: >"$work/files.out"
+"$bin/httpd" -p 0 --workers 1 --access-log off --root "$work/www" \
+    >"$work/files.out" 2>"$work/server.err" &
+files_pid=$!
+wait_for "$work/files.out" '^listening on ' "$files_pid" "httpd --root"
+f="http://127.0.0.1:$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$work/files.out")"
+show "curl -i $f/hello.txt" "$f/hello.txt" | sed "s|$f|URL|"
+echo "One range of it:"
+show "curl -i -r 13- $f/hello.txt" -r 13- "$f/hello.txt" | sed "s|$f|URL|"
+echo "Asked again with the ETag it got: 304, no body."
+etag=$(curl -s -D - -o /dev/null "$f/hello.txt" | tr -d '\r' |
+    sed -n 's/^ETag: //p')
+show "curl -i -H 'If-None-Match: ETAG' $f/hello.txt" \
+    -H "If-None-Match: $etag" "$f/hello.txt" | sed "s|$f|URL|"
+echo "A directory without its final slash is redirected:"
+show "curl -i $f/docs" "$f/docs" | sed "s|$f|URL|"
+echo "Two ways out of the root, both refused:"
+show "curl -i --path-as-is $f/../../etc/passwd" --path-as-is \
+    "$f/../../etc/passwd" | sed "s|$f|URL|"
+show "curl -i $f/%2e%2e/%2e%2e/etc/passwd" "$f/%2e%2e/%2e%2e/etc/passwd" |
+    sed "s|$f|URL|"
+kill -TERM "$files_pid"
+wait "$files_pid"
+files_pid=
 
 echo "SIGTERM while /sleep?ms=500 runs on the thread pool: the request is"
 echo "answered, then httpd exits."

@@ -48,9 +48,15 @@ static bool is_class(unsigned char c, int cls)
     return (char_class[c] & cls) != 0;
 }
 
-static bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
+static bool is_digit(unsigned char c)
+{
+    return c >= '0' && c <= '9';
+}
 
-static bool is_ows(unsigned char c) { return c == ' ' || c == '\t'; }
+static bool is_ows(unsigned char c)
+{
+    return c == ' ' || c == '\t';
+}
 
 static int hex_value(unsigned char c)
 {

@@ -11,6 +11,8 @@
  * status line, which must come first.
  */
 #include "07-http-server/http_response.h"
+
+#include "07-http-server/http_date.h"
 #include "07-http-server/http_parser.h"
 
 #include <stdarg.h>
@@ -144,14 +146,20 @@ void http_response_set_status(http_response *r, int status)
     r->status = status;
 }
 
-int http_response_status(const http_response *r) { return r->status; }
+int http_response_status(const http_response *r)
+{
+    return r->status;
+}
 
 void http_response_set_chunked(http_response *r, bool chunked)
 {
     r->chunked = chunked;
 }
 
-void http_response_set_close(http_response *r) { r->close = true; }
+void http_response_set_close(http_response *r)
+{
+    r->close = true;
+}
 
 bool http_response_wants_close(const http_response *r)
 {
@@ -369,18 +377,20 @@ bool http_response_sent(const http_response *r)
     return true;
 }
 
-int http_response_send_stream(http_response *r, int socket_fd)
+/* excerpt:begin send-stream */
+int http_response_send_stream(http_response *r, int socket_fd, uint64_t *moved)
 {
-    while (r->stream_left > 0) {
-        ssize_t n = r->stream_send(r->stream_source, socket_fd, r->stream_left);
-        if (n < 0 || (uint64_t)n > r->stream_left)
-            return -1;
-        if (n == 0)
-            return 0;
-        r->stream_left -= (uint64_t)n;
-    }
-    return 1;
+    *moved = 0;
+    if (r->stream_left == 0)
+        return 1;
+    ssize_t n = r->stream_send(r->stream_source, socket_fd, r->stream_left);
+    if (n < 0 || (uint64_t)n > r->stream_left)
+        return -1;
+    r->stream_left -= (uint64_t)n;
+    *moved = (uint64_t)n;
+    return r->stream_left == 0 ? 1 : 0;
 }
+/* excerpt:end send-stream */
 
 uint64_t http_response_body_length(const http_response *r)
 {
@@ -390,21 +400,15 @@ uint64_t http_response_body_length(const http_response *r)
 /* excerpt:begin date */
 const char *http_date_line(http_date_cache *cache, size_t *length)
 {
-    static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed",
-                                    "Thu", "Fri", "Sat"};
-    static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr",
-                                       "May", "Jun", "Jul", "Aug",
-                                       "Sep", "Oct", "Nov", "Dec"};
     time_t now = time(NULL);
     if (now != cache->second || cache->length == 0) {
-        struct tm t;
-        gmtime_r(&now, &t);
-        /* IMF-fixdate (RFC 9110 §5.6.7), spelled out by hand so that the
-         * locale can never change a day's name. */
-        int n = snprintf(cache->line, sizeof cache->line,
-                         "Date: %s, %02d %s %04d %02d:%02d:%02d GMT\r\n",
-                         days[t.tm_wday % 7], t.tm_mday, months[t.tm_mon % 12],
-                         t.tm_year + 1900, t.tm_hour, t.tm_min, t.tm_sec);
+        /* IMF-fixdate (RFC 9110 §5.6.7) from http_date.c, which spells the
+         * names out itself: no locale can change a day's name. */
+        char date[HTTP_DATE_SIZE];
+        int n = http_date_format((int64_t)now, date)
+                    ? snprintf(cache->line, sizeof cache->line, "Date: %s\r\n",
+                               date)
+                    : 0;
         cache->length = n > 0 && (size_t)n < sizeof cache->line ? (size_t)n : 0;
         cache->second = now;
     }

@@ -108,9 +108,13 @@ bool http_response_finish(http_response *r, const http_finish *how);
  * The response is sent when none has bytes remaining. */
 buffer *const *http_response_buffers(http_response *r, size_t *count);
 bool http_response_sent(const http_response *r);
-/* After the buffers: sends more of a streamed body. 1 all sent (or there
- * is none), 0 the socket is full, -1 the body cannot be finished. */
-int http_response_send_stream(http_response *r, int socket_fd);
+/* After the buffers: sends the next piece of a streamed body - one call
+ * of its sender, so that one large body cannot keep the event loop to
+ * itself. Returns 1 when all is sent (or there is none), 0 when more is
+ * left (wait for OP_WRITE, call again), -1 when the body cannot be
+ * finished. *moved: the bytes this call sent (progress, for the send
+ * timeout). */
+int http_response_send_stream(http_response *r, int socket_fd, uint64_t *moved);
 /* Body bytes in the response (not counting chunk framing): for the log. */
 uint64_t http_response_body_length(const http_response *r);
 

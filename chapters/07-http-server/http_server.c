@@ -873,26 +873,27 @@ static void advance(connection *c)
                 conn_close(c); /* the client is gone */
                 return;
             }
+            bool progress = n > 0;
             bool sent = ctx->sending_interim
                             ? !buffer_has_remaining(ctx->interim)
                             : http_response_sent(ctx->response);
             if (sent && !ctx->sending_interim) {
-                /* a streamed body (a file) follows the buffers */
-                int more =
-                    http_response_send_stream(ctx->response, channel_fd(c->ch));
+                /* A streamed body (a file) follows the buffers: one
+                 * piece per wakeup, so the other connections of this
+                 * loop get their turn between two pieces. */
+                uint64_t moved;
+                int more = http_response_send_stream(ctx->response,
+                                                     channel_fd(c->ch), &moved);
                 if (more < 0) {
-                    conn_close(c);
+                    conn_close(c); /* gone, or the file shrank */
                     return;
                 }
-                if (more == 0) {
-                    n = 1; /* the head went out: progress */
-                    sent = false;
-                }
+                progress = progress || moved > 0;
+                sent = more == 1;
             }
             if (!sent) {
-                if (n > 0)
-                    set_timeout(c, T_SEND); /* progress: the idle clock
-                                               starts again */
+                if (progress)
+                    set_timeout(c, T_SEND); /* the idle clock starts again */
                 interest(c, OP_WRITE);
                 return;
             }
@@ -1182,7 +1183,10 @@ int http_server_listen(http_server *s, const socket_address *address)
     return 0;
 }
 
-uint16_t http_server_port(const http_server *s) { return s->port; }
+uint16_t http_server_port(const http_server *s)
+{
+    return s->port;
+}
 
 char *http_server_local_address(const http_server *s, char *out, size_t size)
 {

@@ -8,11 +8,13 @@
  *   GET  /stats      JSON: open connections, requests served, per worker,
  *                    uptime;
  *   GET  /sleep?ms=N a blocking handler (it sleeps on a pool thread, never
- *                    on an event loop), for watching the pool at work.
+ *                    on an event loop), for watching the pool at work;
+ *   GET  /anything   with --root DIR, the file DIR/anything, from the
+ *                    static file servlet (static_handler.h): whatever no
+ *                    route above answers.
  *
  * Every limit and timeout is a flag, so that the tests can reach each one
- * in milliseconds. --root is accepted already: serving files from it comes
- * in the second half of the chapter.
+ * in milliseconds.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,13 +25,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "02-blocking-echo/channel.h"
 #include "07-http-server/http_router.h"
 #include "07-http-server/http_server.h"
+#include "07-http-server/static_handler.h"
 #include "cli.h"
 #include "log.h"
 #include "stop.h"
@@ -43,7 +45,8 @@ static void usage(FILE *out, const http_server_config *d)
     fprintf(out,
             "usage: " PROGRAM " [options]\n"
             "An HTTP/1.1 server on a boss event loop and worker loops.\n"
-            "Routes: GET /hello, POST /echo, GET /stats, GET /sleep?ms=N.\n"
+            "Routes: GET /hello, POST /echo, GET /stats, GET /sleep?ms=N;\n"
+            "with --root, GET and HEAD of any other path serve a file.\n"
             "\n"
             "  -p, --port PORT            port (default 8080; 0: any free "
             "port)\n"
@@ -54,10 +57,12 @@ static void usage(FILE *out, const http_server_config *d)
             "%s)\n"
             "      --access-log WHERE     a file, - for stderr, or off "
             "(default -)\n"
-            "      --root DIR             serve files from DIR (the second "
-            "half of\n"
-            "                             the chapter; checked, not used "
-            "yet)\n"
+            "      --root DIR             serve the files under DIR (symbolic "
+            "links and\n"
+            "                             dotfiles are refused)\n"
+            "      --list-dirs            list a directory that has no "
+            "index.html\n"
+            "                             (default: 403)\n"
             "      --max-request-line N   bytes, else 414 (default %zu)\n"
             "      --max-header-bytes N   bytes of the whole head, else 431 "
             "(default %zu)\n"
@@ -229,12 +234,14 @@ int main(int argc, char **argv)
     const char *bind_host = "127.0.0.1";
     const char *access_log = "-";
     const char *root = NULL;
+    bool list_dirs = false;
     uint16_t port = 8080;
 
     enum {
         OPT_BACKEND = 256,
         OPT_ACCESS_LOG,
         OPT_ROOT,
+        OPT_LIST_DIRS,
         OPT_MAX_LINE,
         OPT_MAX_HEAD,
         OPT_MAX_HEADERS,
@@ -255,6 +262,7 @@ int main(int argc, char **argv)
         {"backend", required_argument, NULL, OPT_BACKEND},
         {"access-log", required_argument, NULL, OPT_ACCESS_LOG},
         {"root", required_argument, NULL, OPT_ROOT},
+        {"list-dirs", no_argument, NULL, OPT_LIST_DIRS},
         {"max-request-line", required_argument, NULL, OPT_MAX_LINE},
         {"max-header-bytes", required_argument, NULL, OPT_MAX_HEAD},
         {"max-headers", required_argument, NULL, OPT_MAX_HEADERS},
@@ -290,6 +298,7 @@ int main(int argc, char **argv)
             break;
         case OPT_ACCESS_LOG: access_log = optarg; break;
         case OPT_ROOT: root = optarg; break;
+        case OPT_LIST_DIRS: list_dirs = true; break;
         case OPT_MAX_LINE:
             config.limits.max_request_line =
                 number("request line limit", optarg, 16, 1 << 20);
@@ -349,9 +358,13 @@ int main(int argc, char **argv)
     if (optind < argc)
         die(PROGRAM, "unexpected argument '%s' (see --help)", argv[optind]);
 
-    struct stat st;
-    if (root != NULL && (stat(root, &st) < 0 || !S_ISDIR(st.st_mode)))
-        die(PROGRAM, "--root '%s' is not a directory", root);
+    if (list_dirs && root == NULL)
+        die(PROGRAM, "--list-dirs needs --root");
+    static_site site = {.root_fd = -1};
+    if (root != NULL &&
+        static_site_open(&site, root, list_dirs, PROGRAM, config.log) < 0)
+        die(PROGRAM, "--root '%s': %s", root,
+            errno == ENOTDIR ? "not a directory" : strerror(errno));
     int log_fd = -1;
     if (strcmp(access_log, "off") == 0) {
         config.access_log_fd = -1;
@@ -384,8 +397,13 @@ int main(int argc, char **argv)
         {HTTP_METHODS(HTTP_GET), "/stats", 0, stats, server},
         {HTTP_METHODS(HTTP_GET), "/sleep", HTTP_ROUTE_BLOCKING, sleep_handler,
          NULL},
+        /* The shortest prefix there is: files answer what no route does. */
+        {HTTP_METHODS(HTTP_GET), "/", HTTP_ROUTE_PREFIX, static_handler, &site},
     };
-    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
+    size_t count = sizeof routes / sizeof routes[0];
+    if (root == NULL)
+        count--; /* no --root: no files, and 404 for unknown paths */
+    for (size_t i = 0; i < count; i++)
         if (http_router_add(&router, &routes[i]) < 0)
             die(PROGRAM, "cannot add route %s: %s", routes[i].path,
                 strerror(errno));
@@ -413,6 +431,7 @@ int main(int argc, char **argv)
                config.shutdown_timeout_ms);
     http_server_free(server);
     http_router_free(&router);
+    static_site_close(&site);
     if (log_fd >= 0)
         close(log_fd);
     return 0;

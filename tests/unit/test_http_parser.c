@@ -50,7 +50,10 @@ static guarded guard_copy(const char *input, size_t length)
     return g;
 }
 
-static void guard_free(guarded *g) { munmap(g->map, g->map_size); }
+static void guard_free(guarded *g)
+{
+    munmap(g->map, g->map_size);
+}
 
 /* --- a small deterministic random generator (xorshift64) --------------- */
 
