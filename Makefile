@@ -109,7 +109,7 @@ all: $(ALL_LIBS) $(ALL_BINS) $(ALL_UNITS)
 PORT ?= 8080
 run: $(BUILD)/bin/httpd
 	@sh chapters/07-http-server/site/build-site.sh $(BUILD)/site $(BUILD)/slides >&2
-	@echo "the course is at http://127.0.0.1:$(PORT)/  (Ctrl-C stops the server)"
+	@echo "serving the course; open the address httpd prints below (Ctrl-C stops it)"
 	@exec $(BUILD)/bin/httpd -p $(PORT) --root $(BUILD)/site
 
 # --- tests --------------------------------------------------------------

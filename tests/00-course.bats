@@ -58,6 +58,7 @@ MD
 
 @test "the excerpt checker fails on a missing file and on unmarked C" {
     make_fixture "$BATS_TEST_TMPDIR/c"
+    # shellcheck disable=SC2016 # the backquotes are Markdown, not a command
     printf '<!-- excerpt: nope.c#a -->\n```c\n```\n```c\nint y;\n```\n' \
         >>"$BATS_TEST_TMPDIR/c/chapters/01-x/README.md"
     run sh "$NIO_ROOT/tools/check-excerpts.sh" "$BATS_TEST_TMPDIR/c"
@@ -71,13 +72,13 @@ MD
     for file in "$NIO_ROOT"/chapters/*/*.[ch]; do
         dir=$(basename "$(dirname "$file")")
         n=${dir%%-*}
-        for used in $(sed -n 's/^#include "\([0-9][0-9]\)-.*/\1/p' "$file"); do
+        while read -r used; do
             m=$used
             if [ "$((10#$m))" -gt "$((10#$n))" ]; then
                 echo "$file includes chapter $m" >&2
                 bad=1
             fi
-        done
+        done < <(sed -n 's/^#include "\([0-9][0-9]\)-.*/\1/p' "$file")
     done
     [ "$bad" -eq 0 ]
 }

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2154 # status and output come from bats's run
 # helpers.bash - what every test file shares. Load it with `load helpers`.
 #
 # Paths:   NIO_ROOT (the checkout), NIO_BUILD (the build folder, set by make),
@@ -70,15 +71,15 @@ start_server() {
     SERVER_ERR="$BATS_TEST_TMPDIR/server.err"
     : >"$SERVER_OUT"
     : >"$SERVER_ERR"
-    # 3>&- : the server must not hold Bats's output pipe, or Bats would wait
-    # for it to exit before reporting.
-    "$BIN/$program" -p 0 "$@" >"$SERVER_OUT" 2>"$SERVER_ERR" 3>&- &
+    # 3>&- 4>&- : the server must not hold Bats's own descriptors, or Bats
+    # would wait for it to exit before reporting.
+    "$BIN/$program" -p 0 "$@" >"$SERVER_OUT" 2>"$SERVER_ERR" 3>&- 4>&- &
     SERVER_PID=$!
     if ! wait_for_line "$SERVER_OUT" '^listening on ' "$NIO_START_TIMEOUT" \
         "$SERVER_PID"; then
         echo "--- $program stderr:" >&2
         cat "$SERVER_ERR" >&2
-        stop_server
+        stop_server TERM
         return 1
     fi
     local address
