@@ -32,7 +32,8 @@ endif
 
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
-.PHONY: all run test sanitize bench fuzz fuzzers slides lint help clean
+.PHONY: all run test sanitize bench stress bench-tools fuzz fuzzers slides lint \
+        help clean
 
 CHAPTERS := $(sort $(patsubst chapters/%/chapter.mk,%,\
               $(wildcard chapters/[0-9][0-9]-*/chapter.mk)))
@@ -142,15 +143,35 @@ sanitize:
 
 # --- benchmarks ---------------------------------------------------------
 
+# bench/ measures the whole course: floor-server (the floor: a fixed
+# answer, no parsing) and stress-client (the load and fault clients). Both
+# are Linux-only (epoll, /proc), so `all` never builds them.
+BENCH_TOOLS := $(BUILD)/bin/floor-server $(BUILD)/bin/stress-client
+
+$(BENCH_TOOLS): $(BUILD)/bin/%: $(BUILD)/obj/bench/%.o $(COMMON_LIB)
+	$(call say,LINK,$@)
+	$(Q)mkdir -p $(@D) && $(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+
+bench-tools: $(BENCH_TOOLS)
+
 # Every chapter's bench.sh, in order, with -O2 binaries. Each prints its
 # table and writes BENCH_OUT/NN-name.md (and a plot when gnuplot exists).
-bench: all
+# Then bench/run-bench.sh: httpd beside nginx and the floor, memory per
+# idle connection, the parser, and the course's targets (results.md).
+bench: all $(BENCH_TOOLS)
 	@mkdir -p $(BUILD)/bench
 	@for b in chapters/[0-9][0-9]-*/bench.sh; do \
 	  [ -f "$$b" ] || continue; \
 	  NIO_BIN=$(abspath $(BUILD))/bin BENCH_OUT=$(abspath $(BUILD))/bench \
 	    sh "$$b" || exit 1; \
 	done
+	@NIO_BIN=$(abspath $(BUILD))/bin BENCH_OUT=$(abspath $(BUILD))/bench \
+	  sh bench/run-bench.sh
+
+# httpd under what the internet does to servers, on loopback; each check
+# prints PASS or FAIL with its figures (about 45 s).
+stress: all $(BENCH_TOOLS)
+	@NIO_BIN=$(abspath $(BUILD))/bin NIO_SAN=$(SAN) sh bench/stress.sh
 
 # --- fuzzing ------------------------------------------------------------
 
@@ -194,8 +215,9 @@ fuzz:
 slides:
 	@sh tools/render-slides.sh $(BUILD)/slides
 
-C_SOURCES = $(wildcard common/*.[ch] chapters/*/*.[ch] tests/unit/*.[ch])
-SHELL_SCRIPTS = .ci/run $(wildcard tools/*.sh chapters/*/*.sh chapters/*/*/*.sh tests/*.bash)
+C_SOURCES = $(wildcard common/*.[ch] chapters/*/*.[ch] tests/unit/*.[ch] bench/*.[ch])
+SHELL_SCRIPTS = .ci/run $(wildcard tools/*.sh chapters/*/*.sh chapters/*/*/*.sh \
+                  tests/*.bash bench/*.sh)
 
 lint:
 	@sh tools/lint.sh "$(C_SOURCES)" "$(SHELL_SCRIPTS)"
@@ -210,6 +232,7 @@ help:
 	@echo "  make test-N       run chapter N's tests"
 	@echo "  make sanitize     the tests again under ASan+UBSan (and TSan)"
 	@echo "  make bench        the measured comparisons, as tables (and plots)"
+	@echo "  make stress       httpd under load and abuse: PASS/FAIL per check"
 	@echo "  make fuzz         each libFuzzer target for FUZZ_SECONDS (default 60)"
 	@echo "  make slides       render the decks to $(BUILD)/slides/*.html"
 	@echo "  make lint         cppcheck, shellcheck and clang-format checks"
