@@ -28,3 +28,20 @@ bool cli_parse_port(const char *text, uint16_t *out)
     *out = (uint16_t)value;
     return true;
 }
+
+uint16_t cli_port_or_die(const char *program, const char *text, uint16_t min)
+{
+    uint16_t port;
+    if (!cli_parse_port(text, &port) || port < min)
+        die(program, "bad port '%s': want %u to 65535", text, (unsigned)min);
+    return port;
+}
+
+log_level cli_log_level_or_die(const char *program, const char *text)
+{
+    log_level level;
+    if (!log_level_parse(text, &level))
+        die(program, "bad log level '%s': want error, warn, info or debug",
+            text);
+    return level;
+}

@@ -73,23 +73,6 @@ line_of() {
     echo "$n"
 }
 
-# open_fds: how many descriptors the server holds now.
-open_fds() {
-    find "/proc/$SERVER_PID/fd" -mindepth 1 -maxdepth 1 | wc -l
-}
-
-# wait_for_fds N: until the server holds N descriptors again (bounded).
-wait_for_fds() {
-    local deadline=$((SECONDS + NIO_STOP_TIMEOUT))
-    until [ "$(open_fds)" -eq "$1" ]; do
-        if [ "$SECONDS" -ge "$deadline" ]; then
-            echo "the server holds $(open_fds) descriptors, not $1" >&2
-            return 1
-        fi
-        sleep 0.02
-    done
-}
-
 # refute_line PATTERN: fails if a line of the server's output matches.
 # (A bare `! grep` would not fail a Bats test.)
 refute_line() {
@@ -249,7 +232,7 @@ client() {
         # shellcheck disable=SC2086 # $mode is zero or two words
         start_server echo-server --buffer-size 64 $mode
         local before
-        before=$(open_fds)
+        before=$(server_fds)
         run client --size 10485760 --hang-up-after 100000
         [ "$status" -eq 0 ]
         [[ "$output" == "hung up after receiving "* ]]
@@ -258,9 +241,7 @@ client() {
         [ "$status" -eq 0 ]
         [ "$output" = "still served" ]
         wait_for_fds "$before"
-        stop_server
-        [ "$SERVER_STATUS" -eq 0 ]
-        server_stderr_clean
+        stop_and_check
     done
 }
 

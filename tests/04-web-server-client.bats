@@ -23,29 +23,6 @@ probe() {
     fi
 }
 
-# summary_is C SENT REPLIES ERRORS: checks web-client's summary line (and
-# that no sanitizer spoke, even when the client was meant to fail).
-summary_is() {
-    if grep -Eq 'Sanitizer|runtime error:' <<<"$output"; then
-        echo "$output"
-        return 1
-    fi
-    local want="summary: connections $1, messages sent $2, replies received $3, errors $4"
-    grep -qxF "$want" <<<"$output" || {
-        echo "want: $want"
-        echo "got:  $output"
-        return 1
-    }
-}
-
-# stop_and_check: stops the server with SIGTERM; it must exit 0 with a
-# clean stderr (under ASan this includes the leak check).
-stop_and_check() {
-    stop_server
-    [ "$SERVER_STATUS" -eq 0 ]
-    server_stderr_clean
-}
-
 @test "the web session keeps its contract (unit test)" {
     run_unit test_web_session
 }
@@ -91,9 +68,7 @@ stop_and_check() {
         [ "$status" -eq 0 ]
         summary_is 1 5 5 0
         [ "$(grep -c '^reply [1-5]: received$' <<<"$output")" -eq 5 ]
-        stop_server "$signal"
-        [ "$SERVER_STATUS" -eq 0 ]
-        server_stderr_clean
+        stop_and_check "$signal"
         grep -qx 'stopped after 1 connections, 5 messages answered' \
             "$SERVER_OUT"
     done
@@ -111,9 +86,7 @@ stop_and_check() {
         echo "a reply to half a line: '$reply'"
         return 1
     fi
-    printf 'lo\n' >&"$conn"
-    read -r -t 10 reply <&"$conn"
-    [ "$reply" = received ]
+    ask "$conn" 'lo'
     exec {conn}>&-
     stop_and_check
     grep -qx 'stopped after 1 connections, 2 messages answered' "$SERVER_OUT"
@@ -157,11 +130,8 @@ stop_and_check() {
 
 @test "each connection's interest goes OP_READ -> OP_WRITE -> OP_READ" {
     start_server web-server -l debug
-    local reply
     exec {conn}<>"/dev/tcp/127.0.0.1/$SERVER_PORT"
-    printf 'hello\n' >&"$conn"
-    read -r -t 10 reply <&"$conn"
-    [ "$reply" = received ]
+    ask "$conn"
     # The reply is out: the key must be back to OP_READ before the next.
     wait_for_line "$SERVER_ERR" 'interest READ\|WRITE -> READ$'
     exec {conn}>&-
@@ -172,12 +142,10 @@ stop_and_check() {
 
 @test "a client that resets mid-stream does not disturb the others" {
     start_server web-server
-    local reply i
+    local i
     # A client already talking before the resets, and after them.
     exec {conn}<>"/dev/tcp/127.0.0.1/$SERVER_PORT"
-    printf 'hello\n' >&"$conn"
-    read -r -t 10 reply <&"$conn"
-    [ "$reply" = received ]
+    ask "$conn"
     # Many clients at the same time, while five others reset.
     "$BIN/web-client" -p "$SERVER_PORT" -c 20 -n 500 -t 60 \
         >"$BATS_TEST_TMPDIR/client.out" 2>&1 3>&- &
@@ -190,9 +158,7 @@ stop_and_check() {
     [ "$client_status" -eq 0 ] || { cat "$BATS_TEST_TMPDIR/client.out"; return 1; }
     output=$(cat "$BATS_TEST_TMPDIR/client.out")
     summary_is 20 10000 10000 0
-    printf 'hello\n' >&"$conn"
-    read -r -t 10 reply <&"$conn"
-    [ "$reply" = received ]
+    ask "$conn"
     exec {conn}>&-
     stop_and_check
     grep -q '^stopped after 26 connections' "$SERVER_OUT"
@@ -235,9 +201,7 @@ stop_and_check() {
     [ "$rc" -eq 1 ]
     [ -z "$reply" ]
     exec {conn}>&-
-    printf 'short\n' >&"$other"
-    read -r -t 10 reply <&"$other"
-    [ "$reply" = received ]
+    ask "$other" 'short'
     exec {other}>&-
     stop_and_check
 }

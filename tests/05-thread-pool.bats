@@ -24,29 +24,6 @@ teardown() {
     stop_server
 }
 
-# summary_is C SENT REPLIES ERRORS: checks web-client's summary line (and
-# that no sanitizer spoke).
-summary_is() {
-    if grep -Eq 'Sanitizer|runtime error:' <<<"$output"; then
-        echo "$output"
-        return 1
-    fi
-    local want="summary: connections $1, messages sent $2, replies received $3, errors $4"
-    grep -qxF "$want" <<<"$output" || {
-        echo "want: $want"
-        echo "got:  $output"
-        return 1
-    }
-}
-
-# stop_and_check [SIGNAL]: stops the server; it must exit 0 with a clean
-# stderr (under ASan this includes the leak check, under TSan the races).
-stop_and_check() {
-    stop_server "${1:-TERM}"
-    [ "$SERVER_STATUS" -eq 0 ] || { cat "$SERVER_ERR"; return 1; }
-    server_stderr_clean
-}
-
 # stopped_line_is TEXT: the server's last stdout line, exactly.
 stopped_line_is() {
     local got
@@ -183,13 +160,9 @@ wait_script() {
     start_server pool-server --threads 2 --log-level info
     local reply c1 c2 c3
     exec {c1}<>"/dev/tcp/127.0.0.1/$SERVER_PORT"
-    printf 'hello\n' >&"$c1"
-    read -r -t 30 reply <&"$c1"
-    [ "$reply" = received ]
+    ask "$c1"
     exec {c2}<>"/dev/tcp/127.0.0.1/$SERVER_PORT"
-    printf 'hello\n' >&"$c2"
-    read -r -t 30 reply <&"$c2"
-    [ "$reply" = received ]
+    ask "$c2"
 
     # Client 3 connects and speaks. The server accepts it at once and
     # queues it: both threads are held by clients 1 and 2.
@@ -205,9 +178,7 @@ wait_script() {
     fi
     run ! grep -q 'connection 3: a thread took it' "$SERVER_ERR"
     # The busy threads are serving, not stuck: client 2 still gets answers.
-    printf 'again\n' >&"$c2"
-    read -r -t 30 reply <&"$c2"
-    [ "$reply" = received ]
+    ask "$c2" 'again'
 
     # Client 1 leaves: its thread is free, takes client 3, answers it.
     exec {c1}>&-

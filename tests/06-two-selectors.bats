@@ -94,9 +94,7 @@ selections() {
     exec 4>&-
     [ "$first" = received ]
     [ "$second" = received ]
-    stop_server
-    [ "$SERVER_STATUS" -eq 0 ]
-    server_stderr_clean
+    stop_and_check
 }
 
 @test "every backend serves, and so does the polling mode" {
@@ -110,9 +108,7 @@ selections() {
         load_run -c 20 -n 5 -t 30000
         [ "$status" -eq 0 ] || { echo "$backend: $output"; return 1; }
         [ "$(field requests)" -eq 100 ]
-        stop_server
-        [ "$SERVER_STATUS" -eq 0 ]
-        server_stderr_clean
+        stop_and_check
     done
 }
 
@@ -130,9 +126,7 @@ selections() {
     [ "$(field errors)" -eq 0 ]
     # Not one closed before the last reply came: all 5,000 were open at once.
     [ "$(field held)" -eq 5000 ]
-    stop_server
-    [ "$SERVER_STATUS" -eq 0 ]
-    server_stderr_clean
+    stop_and_check
     grep -q '^boss: 5000 connections accepted' "$SERVER_OUT"
     # Each worker held its half at the same time.
     [ "$(grep -c '(2500 at once), 2500 messages' "$SERVER_OUT")" -eq 2 ]
@@ -192,9 +186,7 @@ selections() {
         >"$out" 2>&1 3>&- &
     LOAD_PID=$!
     wait_for_line "$out" '^holding: 300$' 60 "$LOAD_PID"
-    stop_server
-    [ "$SERVER_STATUS" -eq 0 ]
-    server_stderr_clean # under ASan: no leak, no use after free
+    stop_and_check # under ASan: no leak, no use after free
     local load_status=0
     wait "$LOAD_PID" || load_status=$?
     LOAD_PID=
@@ -215,9 +207,7 @@ selections() {
         sleep 0.05
         fds=("/proc/$SERVER_PID/fd/"*)
     done
-    stop_server INT
-    [ "$SERVER_STATUS" -eq 0 ]
-    server_stderr_clean
+    stop_and_check INT
     local load_status=0
     wait "$LOAD_PID" || load_status=$?
     LOAD_PID=
@@ -236,9 +226,7 @@ selections() {
     [ "$status" -eq 1 ]
     load_run -c 5 -n 3
     [ "$status" -eq 0 ]
-    stop_server
-    [ "$SERVER_STATUS" -eq 0 ]
-    server_stderr_clean
+    stop_and_check
 }
 
 @test "select(2) cannot watch descriptors past FD_SETSIZE: those are refused" {
@@ -255,9 +243,7 @@ selections() {
     # The server lives on and serves the next client.
     load_run -c 5 -n 2
     [ "$status" -eq 0 ]
-    stop_server
-    [ "$SERVER_STATUS" -eq 0 ]
-    server_stderr_clean
+    stop_and_check
 }
 
 @test "make chapter-6's transcript matches tests/expected" {

@@ -7,7 +7,11 @@
 #          background, waits (bounded) for its "listening on HOST:PORT" line
 #          and sets SERVER_PID, SERVER_HOST, SERVER_PORT, SERVER_OUT and
 #          SERVER_ERR. stop_server stops it by that PID and waits for it;
-#          call it from teardown. Never by name.
+#          call it from teardown. Never by name. stop_and_check also
+#          wants exit status 0 and a clean stderr.
+# Shared checks: server_fds, wait_for_fds, server_kib (the server's /proc
+#          figures), summary_is (web-client's summary), ask (one line and
+#          its "received" over a /dev/tcp descriptor).
 
 NIO_ROOT="$(cd "$BATS_TEST_DIRNAME/.." && pwd)"
 NIO_BUILD="${NIO_BUILD:-$NIO_ROOT/build}"
@@ -123,6 +127,79 @@ server_stderr_clean() {
         cat "$SERVER_ERR" >&2
         return 1
     fi
+}
+
+# stop_and_check [SIGNAL]: stop_server, then the server must have exited 0
+# with a clean stderr (under ASan that includes the leak check, under TSan
+# the races).
+stop_and_check() {
+    stop_server "${1:-TERM}"
+    [ "$SERVER_STATUS" -eq 0 ] || { cat "$SERVER_ERR" >&2; return 1; }
+    server_stderr_clean
+}
+
+# --- what several chapters' tests share ---------------------------------
+
+# server_fds: how many descriptors the server holds now (Linux /proc).
+server_fds() {
+    find "/proc/$SERVER_PID/fd" -mindepth 1 -maxdepth 1 | wc -l
+}
+
+# wait_for_fds N [at-most]: polls (bounded) until the server holds exactly
+# N descriptors (with at-most: N or fewer), as when the connections it
+# served have all been closed.
+wait_for_fds() {
+    local deadline=$((SECONDS + 2 * NIO_STOP_TIMEOUT)) have
+    while :; do
+        have=$(server_fds)
+        if [ "${2:-}" = at-most ]; then
+            [ "$have" -gt "$1" ] || return 0
+        else
+            [ "$have" -ne "$1" ] || return 0
+        fi
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            echo "the server holds $have descriptors, not $1:" >&2
+            ls -l "/proc/$SERVER_PID/fd" >&2
+            return 1
+        fi
+        sleep 0.02
+    done
+}
+
+# server_kib FIELD: the server's VmRSS (resident now) or VmHWM (the peak so
+# far) from /proc, in KiB.
+server_kib() {
+    awk -v f="$1:" '$1 == f { print $2 }' "/proc/$SERVER_PID/status"
+}
+
+# summary_is C SENT REPLIES ERRORS: checks web-client's summary line in
+# $output (and that no sanitizer spoke, even when the client was meant to
+# fail).
+summary_is() {
+    if grep -Eq 'Sanitizer|runtime error:' <<<"$output"; then
+        echo "$output"
+        return 1
+    fi
+    local want="summary: connections $1, messages sent $2, replies received $3, errors $4"
+    grep -qxF "$want" <<<"$output" || {
+        echo "want: $want"
+        echo "got:  $output"
+        return 1
+    }
+}
+
+# ask FD [LINE] [SECONDS]: sends LINE (default "hello") on the /dev/tcp
+# connection open on descriptor FD and checks, within SECONDS (default
+# 30), that the reply line is "received", the answer of the servers of
+# chapters 4 to 6.
+ask() {
+    local reply=
+    printf '%s\n' "${2:-hello}" >&"$1"
+    read -r -t "${3:-30}" reply <&"$1" || true
+    [ "$reply" = received ] || {
+        echo "the reply to '${2:-hello}' was '$reply', not 'received'" >&2
+        return 1
+    }
 }
 
 # chapter_demo N: prints what `make chapter-N` prints on stdout, built with

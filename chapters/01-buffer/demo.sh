@@ -4,10 +4,8 @@
 # that the read -> flip -> write -> compact loop loses and repeats nothing.
 # NIO_BIN names the folder holding the chapter's programs.
 set -eu
-
-bin=${NIO_BIN:?NIO_BIN must name the folder with the programs}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# shellcheck source=tools/demo-lib.sh
+. "$(dirname "$0")/../../tools/demo-lib.sh"
 
 "$bin/buffer-demo"
 

@@ -135,6 +135,36 @@ channel *channel_open_server(const socket_address *address, int backlog)
 }
 /* excerpt:end open-server */
 
+channel *channel_listen(const char *host, uint16_t port, int backlog,
+                        char *error, size_t error_size)
+{
+    socket_address address;
+    int rc = socket_address_resolve(&address, host, port);
+    if (rc != 0) {
+        snprintf(error, error_size, "cannot resolve '%s': %s", host,
+                 socket_address_error(rc));
+        return NULL;
+    }
+    channel *server = channel_open_server(&address, backlog);
+    if (server == NULL) {
+        int saved = errno;
+        char text[SOCKET_ADDRESS_TEXT];
+        snprintf(error, error_size, "cannot listen on %s: %s",
+                 socket_address_format(&address, text, sizeof text),
+                 strerror(saved));
+        errno = saved;
+    }
+    return server;
+}
+
+void channel_print_listening(const channel *server)
+{
+    char text[SOCKET_ADDRESS_TEXT];
+    printf("listening on %s\n",
+           channel_local_address(server, text, sizeof text));
+    fflush(stdout);
+}
+
 channel *channel_accept(channel *server)
 {
     if (server == NULL || server->kind != CHANNEL_SERVER) {

@@ -56,6 +56,16 @@ typedef struct channel channel;
  * that a restarted server can bind while old connections sit in TIME_WAIT.
  * Port 0 picks any free port: ask channel_local_address which one. */
 channel *channel_open_server(const socket_address *address, int backlog);
+/* What every server does first: resolve HOST and PORT, then open a server
+ * channel on it. NULL with a one-line reason in `error` ("cannot resolve
+ * 'HOST': ..." or "cannot listen on HOST:PORT: ...") for die(). */
+channel *channel_listen(const char *host, uint16_t port, int backlog,
+                        char *error, size_t error_size);
+/* CHANNEL_ERROR_TEXT is large enough for channel_listen's reasons. */
+#define CHANNEL_ERROR_TEXT 320
+/* Prints "listening on HOST:PORT" to stdout and flushes it: the line that
+ * scripts and tests wait for before they connect. */
+void channel_print_listening(const channel *server);
 /* Java's accept(): NULL with errno EAGAIN/EWOULDBLOCK when a non-blocking
  * server has nobody waiting. The new channel starts blocking, as in Java. */
 channel *channel_accept(channel *server);

@@ -7,52 +7,11 @@
 # Ports differ from run to run, so the server logs are shown with PORT.
 # NIO_BIN names the folder holding the chapter's programs.
 set -eu
+# shellcheck source=tools/demo-lib.sh
+. "$(dirname "$0")/../../tools/demo-lib.sh"
 
-bin=${NIO_BIN:?NIO_BIN must name the folder with the programs}
-work=$(mktemp -d)
-server_pid=
-client_pids=
-cleanup() {
-    exec 4>&- 5>&-
-    for pid in $server_pid $client_pids; do
-        kill "$pid" 2>/dev/null || true
-    done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-# wait_for FILE REGEX [COUNT]: until FILE has COUNT (default 1) lines
-# matching REGEX; gives up after about 60 seconds.
-wait_for() {
-    tries=0
-    while :; do
-        found=$(grep -Ec -- "$2" "$1" 2>/dev/null) || found=0
-        [ "$found" -lt "${3:-1}" ] || return 0
-        tries=$((tries + 1))
-        if [ "$tries" -gt 1200 ]; then
-            echo "demo: no line matching /$2/ in $(basename "$1")" >&2
-            exit 1
-        fi
-        sleep 0.05
-    done
-}
-
-# start_server ARGS...: starts echo-server on a free port, sets $port.
-start_server() {
-    : >"$work/server.out"
-    "$bin/echo-server" -p 0 "$@" >"$work/server.out" 2>"$work/server.err" \
-        4>&- 5>&- &
-    server_pid=$!
-    wait_for "$work/server.out" '^listening on '
-    port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$work/server.out")
-}
-
-stop_server() {
-    kill -TERM "$server_pid"
-    status=0
-    wait "$server_pid" || status=$?
-    server_pid=
+stop_and_report() {
+    stop_server
     echo "server exited with status $status"
 }
 
@@ -66,7 +25,7 @@ client() {
 }
 
 echo "== 1. An iterative server: echo-server --buffer-size 64 --trace"
-start_server --buffer-size 64 --trace
+start_server echo-server --buffer-size 64 --trace
 echo
 echo "\$ echo-client 'hello, blocking world'"
 client 'hello, blocking world'
@@ -80,20 +39,22 @@ echo "== 2. A second client waits until the first one leaves"
 echo
 mkfifo "$work/in1"
 "$bin/echo-client" -p "$port" <"$work/in1" >"$work/c1.out" 2>&1 &
-client_pids=$!
+client1=$!
+demo_pids=$client1
 exec 4>"$work/in1"
 echo "first line from client 1" >&4
-wait_for "$work/c1.out" '^first line from client 1$'
+wait_for "$work/c1.out" '^first line from client 1$' "$client1"
 echo "client 1 connected, sent a line and got it back; it stays connected"
 # 4>&- : client 2 must not hold client 1's input open.
 "$bin/echo-client" -p "$port" --trace one two three \
     >"$work/c2.out" 2>"$work/c2.err" 4>&- &
-client_pids="$client_pids $!"
-wait_for "$work/c2.err" '^sent ' 3
+client2=$!
+demo_pids="$client1 $client2"
+wait_for "$work/c2.err" '^sent ' "$client2" 3
 echo "client 2 connected and sent one, two, three (three writes)"
 echo "client 2 has received $(wc -c <"$work/c2.out" | tr -d ' ') bytes so far"
 echo "second line from client 1" >&4
-wait_for "$work/c1.out" '^second line from client 1$'
+wait_for "$work/c1.out" '^second line from client 1$' "$client1"
 echo "client 1 sent another line and got it back"
 if grep -q '^connection 4 accepted' "$work/server.out"; then
     echo "the server has accepted client 2: yes"
@@ -102,16 +63,15 @@ else
 fi
 echo "client 1 closes its input and leaves; client 2 gets its replies:"
 exec 4>&-
-for pid in $client_pids; do
-    wait "$pid"
-done
-client_pids=
+wait "$client1"
+wait "$client2"
+demo_pids=
 sed 's/^/  /' "$work/c2.out"
 
 echo
 echo "== 3. The server's log"
 echo
-stop_server
+stop_and_report
 server_log
 echo
 echo "Connection 2: one write of 101 bytes came in as two reads (64 + 37)."
@@ -120,26 +80,27 @@ echo "Connection 4 was accepted only after connection 3 closed."
 
 echo
 echo "== 4. A thread per connection: echo-server --threads 2 --buffer-size 64"
-start_server --threads 2 --buffer-size 64
+start_server echo-server --threads 2 --buffer-size 64
 echo
 echo "\$ echo-client --size 10485760"
 client --size 10485760
 echo
 mkfifo "$work/in2"
 "$bin/echo-client" -p "$port" <"$work/in2" >"$work/c3.out" 2>&1 &
-client_pids=$!
+client3=$!
+demo_pids=$client3
 exec 5>"$work/in2"
 echo "still here" >&5
-wait_for "$work/c3.out" '^still here$'
+wait_for "$work/c3.out" '^still here$' "$client3"
 echo "client 1 connected, sent a line and got it back; it stays connected"
 echo "\$ echo-client 'served at once'"
 client 'served at once' 5>&-
 echo "stopping the server while client 1 is still connected"
-stop_server
+stop_and_report
 exec 5>&-
 status=0
-wait "$client_pids" || status=$?
-client_pids=
+wait "$client3" || status=$?
+demo_pids=
 echo "client 1 said: $(tail -n 1 "$work/c3.out") (status $status)"
 echo
 server_log

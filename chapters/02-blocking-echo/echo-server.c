@@ -497,16 +497,11 @@ static options parse_options(int argc, char **argv)
 
 static channel *open_listener(const options *o)
 {
-    socket_address address;
-    int rc = socket_address_resolve(&address, o->bind, o->port);
-    if (rc != 0)
-        die(program, "cannot resolve '%s': %s", o->bind,
-            socket_address_error(rc));
-    char text[SOCKET_ADDRESS_TEXT];
-    socket_address_format(&address, text, sizeof text);
-    channel *listener = channel_open_server(&address, o->backlog);
+    char error[CHANNEL_ERROR_TEXT];
+    channel *listener =
+        channel_listen(o->bind, o->port, o->backlog, error, sizeof error);
     if (listener == NULL)
-        die(program, "cannot listen on %s: %s", text, strerror(errno));
+        die(program, "%s", error);
     if (channel_configure_blocking(listener, false) < 0)
         die(program, "cannot make the listener non-blocking: %s",
             strerror(errno));
@@ -535,10 +530,7 @@ int main(int argc, char **argv)
     if (rc != 0)
         die(program, "cannot start the stop watcher: %s", strerror(rc));
 
-    char here[SOCKET_ADDRESS_TEXT];
-    printf("listening on %s\n",
-           channel_local_address(server.listener, here, sizeof here));
-    fflush(stdout);
+    channel_print_listening(server.listener);
 
     if (server.options.threads == 0)
         serve_iteratively(&server, buf);

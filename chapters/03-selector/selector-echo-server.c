@@ -391,14 +391,10 @@ int main(int argc, char **argv)
                "cannot raise the descriptor "
                "limit: %s",
                strerror(errno));
-    socket_address address;
-    int rc = socket_address_resolve(&address, host, port);
-    if (rc != 0)
-        die(PROGRAM, "cannot resolve '%s': %s", host, socket_address_error(rc));
-    srv.listener = channel_open_server(&address, BACKLOG);
+    char error[CHANNEL_ERROR_TEXT];
+    srv.listener = channel_listen(host, port, BACKLOG, error, sizeof error);
     if (srv.listener == NULL)
-        die(PROGRAM, "cannot listen on %s port %u: %s", host, (unsigned)port,
-            strerror(errno));
+        die(PROGRAM, "%s", error);
     srv.sel = selector_open(backend);
     if (srv.sel == NULL)
         die(PROGRAM, "cannot open a %s selector: %s",
@@ -414,10 +410,7 @@ int main(int argc, char **argv)
         die(PROGRAM, "cannot register with the selector: %s",
             selector_status_name(s));
 
-    char where[SOCKET_ADDRESS_TEXT];
-    printf("listening on %s\n",
-           channel_local_address(srv.listener, where, sizeof where));
-    fflush(stdout);
+    channel_print_listening(srv.listener);
     log_at(srv.log, LOG_INFO, PROGRAM, "backend %s, %zu-byte buffers",
            selector_backend_name(backend), srv.buffer_size);
 

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "selector_backend.h"
 
 struct selection_key {
@@ -128,6 +129,15 @@ selector_backend selector_default_backend(void)
 bool selector_backend_available(selector_backend backend)
 {
     return ops_of(backend) != NULL;
+}
+
+selector_backend selector_backend_or_die(const char *program, const char *name)
+{
+    selector_backend backend;
+    if (!selector_backend_parse(name, &backend) ||
+        !selector_backend_available(backend))
+        die(program, "bad backend '%s': want select, poll or epoll", name);
+    return backend;
 }
 
 /* --- opening and closing ---------------------------------------------- */

@@ -88,6 +88,9 @@ const char *selector_backend_name(selector_backend backend);
 selector_backend selector_default_backend(void);
 /* False when this system lacks it (epoll outside Linux). */
 bool selector_backend_available(selector_backend backend);
+/* The --backend option of the later chapters' programs: a backend this
+ * system has, or die with "bad backend 'NAME': want select, poll or epoll". */
+selector_backend selector_backend_or_die(const char *program, const char *name);
 
 /* Selector.open(). NULL with errno (ENOSYS: backend not on this system). */
 selector *selector_open(selector_backend backend);

@@ -362,10 +362,7 @@ int main(int argc, char **argv)
            -1) {
         switch (opt) {
         case 'H': cl.host = optarg; break;
-        case 'p':
-            if (!cli_parse_port(optarg, &cl.port) || cl.port == 0)
-                die(PROGRAM, "bad port '%s': want 1 to 65535", optarg);
-            break;
+        case 'p': cl.port = cli_port_or_die(PROGRAM, optarg, 1); break;
         case 'n':
             if (!cli_parse_ulong(optarg, 1, 1000000, &cl.messages))
                 die(PROGRAM, "bad message count '%s': want 1 to 1000000",
@@ -377,10 +374,7 @@ int main(int argc, char **argv)
                     optarg);
             break;
         case OPT_BACKEND:
-            if (!selector_backend_parse(optarg, &backend) ||
-                !selector_backend_available(backend))
-                die(PROGRAM, "bad backend '%s': want select, poll or epoll",
-                    optarg);
+            backend = selector_backend_or_die(PROGRAM, optarg);
             break;
         case 't':
             if (!cli_parse_ulong(optarg, 1, 3600, &cl.timeout_s))

@@ -293,16 +293,10 @@ int main(int argc, char **argv)
     int opt;
     while ((opt = getopt_long(argc, argv, "p:b:s:l:h", options, NULL)) != -1) {
         switch (opt) {
-        case 'p':
-            if (!cli_parse_port(optarg, &port))
-                die(PROGRAM, "bad port '%s': want 0 to 65535", optarg);
-            break;
+        case 'p': port = cli_port_or_die(PROGRAM, optarg, 0); break;
         case 'b': bind_host = optarg; break;
         case OPT_BACKEND:
-            if (!selector_backend_parse(optarg, &backend) ||
-                !selector_backend_available(backend))
-                die(PROGRAM, "bad backend '%s': want select, poll or epoll",
-                    optarg);
+            backend = selector_backend_or_die(PROGRAM, optarg);
             break;
         case 's':
             if (!cli_parse_ulong(optarg, 16, 1 << 20, &size))
@@ -311,13 +305,7 @@ int main(int argc, char **argv)
             srv.buffer_size = size;
             break;
         case OPT_SEED: srv.seed_mode = true; break;
-        case 'l':
-            if (!log_level_parse(optarg, &srv.level))
-                die(PROGRAM,
-                    "bad log level '%s': want error, warn, info or "
-                    "debug",
-                    optarg);
-            break;
+        case 'l': srv.level = cli_log_level_or_die(PROGRAM, optarg); break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -325,23 +313,16 @@ int main(int argc, char **argv)
     if (optind < argc)
         die(PROGRAM, "unexpected argument '%s' (see --help)", argv[optind]);
 
-    socket_address address;
-    int rc = socket_address_resolve(&address, bind_host, port);
-    if (rc != 0)
-        die(PROGRAM, "cannot resolve '%s': %s", bind_host,
-            socket_address_error(rc));
-    if (stop_signals_install() < 0)
-        die(PROGRAM, "cannot install signal handlers: %s", strerror(errno));
     /* A long accept queue: a burst of connects larger than it overflows,
      * and the kernel delays (SYN retries) or even resets the extra ones.
      * Java's default backlog, which the seed uses, is 50. */
-    srv.listener = channel_open_server(&address, SOMAXCONN);
-    if (srv.listener == NULL) {
-        char text[SOCKET_ADDRESS_TEXT];
-        die(PROGRAM, "cannot listen on %s: %s",
-            socket_address_format(&address, text, sizeof text),
-            strerror(errno));
-    }
+    char error[CHANNEL_ERROR_TEXT];
+    srv.listener =
+        channel_listen(bind_host, port, SOMAXCONN, error, sizeof error);
+    if (srv.listener == NULL)
+        die(PROGRAM, "%s", error);
+    if (stop_signals_install() < 0)
+        die(PROGRAM, "cannot install signal handlers: %s", strerror(errno));
     srv.sel = selector_open(backend);
     if (srv.sel == NULL)
         die(PROGRAM, "cannot open a %s selector: %s",
@@ -361,10 +342,7 @@ int main(int argc, char **argv)
                              &srv.stop_key) != SELECTOR_OK)
         die(PROGRAM, "cannot register with the selector");
 
-    char text[SOCKET_ADDRESS_TEXT];
-    printf("listening on %s\n",
-           channel_local_address(srv.listener, text, sizeof text));
-    fflush(stdout);
+    channel_print_listening(srv.listener);
     log_at(srv.level, LOG_INFO, PROGRAM, "%s backend%s",
            selector_backend_name(backend),
            srv.seed_mode ? ", the seed's handler" : "");

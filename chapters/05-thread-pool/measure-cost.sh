@@ -17,19 +17,9 @@ set -eu
 
 clients=${1:-8}
 messages=${2:-20000}
-bin=${NIO_BIN:-build/bin}
-work=$(mktemp -d)
-server_pid=
-
-cleanup() {
-    if [ -n "$server_pid" ]; then
-        kill "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-    fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+NIO_BIN=${NIO_BIN:-build/bin}
+# shellcheck source=tools/demo-lib.sh
+. "$(dirname "$0")/../../tools/demo-lib.sh"
 
 for p in pool-server web-server web-client; do
     [ -x "$bin/$p" ] || { echo "measure-cost: no $bin/$p; run make" >&2; exit 1; }
@@ -70,20 +60,7 @@ ticks_per_s=$(getconf CLK_TCK)
 measure() {
     label=$1 program=$2
     shift 2
-    : >"$work/out"
-    "$bin/$program" -p 0 "$@" >"$work/out" 2>"$work/err" &
-    server_pid=$!
-    tries=0
-    until grep -q '^listening on ' "$work/out"; do
-        tries=$((tries + 1))
-        if [ "$tries" -gt 500 ] || ! kill -0 "$server_pid" 2>/dev/null; then
-            echo "measure-cost: $label did not start" >&2
-            cat "$work/err" >&2
-            exit 1
-        fi
-        sleep 0.02
-    done
-    port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$work/out")
+    start_server "$program" "$@"
 
     # shellcheck disable=SC2046 # two numbers, meant to split
     set -- $(switches "$server_pid")
@@ -106,9 +83,7 @@ measure() {
     size=$(status_field "$server_pid" VmSize)
     cpu=$(((cpu1 - cpu0) * 1000 / ticks_per_s))
 
-    kill -TERM "$server_pid"
-    wait "$server_pid" || true
-    server_pid=
+    stop_server
     printf '%-28s %7s %9s kB %9s kB %10s %12s %7s %7s\n' "$label" \
         "$threads" "$hwm" "$size" "$vol" "$invol" "$cpu" "$wall"
 }

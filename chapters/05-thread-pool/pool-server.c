@@ -413,10 +413,7 @@ int main(int argc, char **argv)
     while ((opt = getopt_long(argc, argv, "p:b:t:q:s:l:h", options, NULL)) !=
            -1) {
         switch (opt) {
-        case 'p':
-            if (!cli_parse_port(optarg, &port))
-                die(PROGRAM, "bad port '%s': want 0 to 65535", optarg);
-            break;
+        case 'p': port = cli_port_or_die(PROGRAM, optarg, 0); break;
         case 'b': bind_host = optarg; break;
         case 't':
             if (!cli_parse_ulong(optarg, 1, 1024, &value))
@@ -437,10 +434,7 @@ int main(int argc, char **argv)
                 die(PROGRAM, "bad policy '%s': want block or reject", optarg);
             break;
         case OPT_BACKEND:
-            if (!selector_backend_parse(optarg, &srv.backend) ||
-                !selector_backend_available(srv.backend))
-                die(PROGRAM, "bad backend '%s': want select, poll or epoll",
-                    optarg);
+            srv.backend = selector_backend_or_die(PROGRAM, optarg);
             break;
         case 's':
             if (!cli_parse_ulong(optarg, 16, 1 << 20, &value))
@@ -449,12 +443,7 @@ int main(int argc, char **argv)
             srv.buffer_size = value;
             break;
         case OPT_SEED_ACCEPT: srv.seed_accept = true; break;
-        case 'l':
-            if (!log_level_parse(optarg, &srv.level))
-                die(PROGRAM,
-                    "bad log level '%s': want error, warn, info or debug",
-                    optarg);
-            break;
+        case 'l': srv.level = cli_log_level_or_die(PROGRAM, optarg); break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -462,20 +451,13 @@ int main(int argc, char **argv)
     if (optind < argc)
         die(PROGRAM, "unexpected argument '%s' (see --help)", argv[optind]);
 
-    socket_address address;
-    int rc = socket_address_resolve(&address, bind_host, port);
-    if (rc != 0)
-        die(PROGRAM, "cannot resolve '%s': %s", bind_host,
-            socket_address_error(rc));
+    char error[CHANNEL_ERROR_TEXT];
+    srv.listener =
+        channel_listen(bind_host, port, SOMAXCONN, error, sizeof error);
+    if (srv.listener == NULL)
+        die(PROGRAM, "%s", error);
     if (stop_signals_install() < 0)
         die(PROGRAM, "cannot install signal handlers: %s", strerror(errno));
-    srv.listener = channel_open_server(&address, SOMAXCONN);
-    if (srv.listener == NULL) {
-        char text[SOCKET_ADDRESS_TEXT];
-        die(PROGRAM, "cannot listen on %s: %s",
-            socket_address_format(&address, text, sizeof text),
-            strerror(errno));
-    }
     selector *sel = selector_open(srv.backend);
     if (sel == NULL)
         die(PROGRAM, "cannot open a %s selector: %s",
@@ -494,10 +476,7 @@ int main(int argc, char **argv)
         die(PROGRAM, "cannot start %zu threads: %s", srv.threads,
             strerror(errno));
 
-    char text[SOCKET_ADDRESS_TEXT];
-    printf("listening on %s\n",
-           channel_local_address(srv.listener, text, sizeof text));
-    fflush(stdout);
+    channel_print_listening(srv.listener);
     log_at(srv.level, LOG_INFO, PROGRAM,
            "threads %zu, queue %lu (%s when full), %s backend%s", srv.threads,
            queue, srv.policy == THREAD_POOL_BLOCK ? "block" : "reject",

@@ -286,10 +286,7 @@ int main(int argc, char **argv)
     while ((opt = getopt_long(argc, argv, "H:p:t:h", options, NULL)) != -1) {
         switch (opt) {
         case 'H': host = optarg; break;
-        case 'p':
-            if (!cli_parse_port(optarg, &port) || port == 0)
-                die(PROGRAM, "bad port '%s': want 1 to 65535", optarg);
-            break;
+        case 'p': port = cli_port_or_die(PROGRAM, optarg, 1); break;
         case 't':
             if (!cli_parse_ulong(optarg, 1, 3600, &seconds))
                 die(PROGRAM, "bad timeout '%s': want 1 to 3600 seconds",

@@ -341,10 +341,7 @@ int main(int argc, char **argv)
     while ((opt = getopt_long(argc, argv, "p:b:w:s:l:h", options, NULL)) !=
            -1) {
         switch (opt) {
-        case 'p':
-            if (!cli_parse_port(optarg, &port))
-                die(PROGRAM, "bad port '%s': want 0 to 65535", optarg);
-            break;
+        case 'p': port = cli_port_or_die(PROGRAM, optarg, 0); break;
         case 'b': bind_host = optarg; break;
         case 'w':
             if (!cli_parse_ulong(optarg, 1, MAX_WORKERS, &workers))
@@ -352,10 +349,7 @@ int main(int argc, char **argv)
                     MAX_WORKERS);
             break;
         case OPT_BACKEND:
-            if (!selector_backend_parse(optarg, &loop_options.backend) ||
-                !selector_backend_available(loop_options.backend))
-                die(PROGRAM, "bad backend '%s': want select, poll or epoll",
-                    optarg);
+            loop_options.backend = selector_backend_or_die(PROGRAM, optarg);
             break;
         case OPT_POLL_MS:
             if (!cli_parse_ulong(optarg, 1, 10000, &value))
@@ -369,13 +363,7 @@ int main(int argc, char **argv)
                     optarg);
             srv.buffer_size = value;
             break;
-        case 'l':
-            if (!log_level_parse(optarg, &srv.level))
-                die(PROGRAM,
-                    "bad log level '%s': want error, warn, info or "
-                    "debug",
-                    optarg);
-            break;
+        case 'l': srv.level = cli_log_level_or_die(PROGRAM, optarg); break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -390,20 +378,13 @@ int main(int argc, char **argv)
                "cannot raise the open-file "
                "limit: %s",
                strerror(errno));
-    socket_address address;
-    int rc = socket_address_resolve(&address, bind_host, port);
-    if (rc != 0)
-        die(PROGRAM, "cannot resolve '%s': %s", bind_host,
-            socket_address_error(rc));
+    char error[CHANNEL_ERROR_TEXT];
+    srv.listener =
+        channel_listen(bind_host, port, BACKLOG, error, sizeof error);
+    if (srv.listener == NULL)
+        die(PROGRAM, "%s", error);
     if (stop_signals_install() < 0)
         die(PROGRAM, "cannot install signal handlers: %s", strerror(errno));
-    srv.listener = channel_open_server(&address, BACKLOG);
-    if (srv.listener == NULL) {
-        char text[SOCKET_ADDRESS_TEXT];
-        die(PROGRAM, "cannot listen on %s: %s",
-            socket_address_format(&address, text, sizeof text),
-            strerror(errno));
-    }
     if (channel_configure_blocking(srv.listener, false) < 0)
         die(PROGRAM, "cannot make the listener non-blocking: %s",
             strerror(errno));
@@ -423,10 +404,7 @@ int main(int argc, char **argv)
             event_loop_status_name(bound));
     /* excerpt:end bootstrap */
 
-    char text[SOCKET_ADDRESS_TEXT];
-    printf("listening on %s\n",
-           channel_local_address(srv.listener, text, sizeof text));
-    fflush(stdout);
+    channel_print_listening(srv.listener);
     log_at(srv.level, LOG_INFO, PROGRAM,
            "%lu workers, %s backend, %s, open-file limit %ld", workers,
            selector_backend_name(loop_options.backend),

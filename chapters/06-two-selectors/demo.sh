@@ -7,60 +7,12 @@
 # timings and exact wakeup counts vary from run to run, so none of them is
 # printed.
 set -eu
-
-bin=${NIO_BIN:?NIO_BIN must name the folder with the programs}
-work=$(mktemp -d)
-server_pid=
-load_pid=
-
-cleanup() {
-    for pid in $load_pid $server_pid; do
-        kill "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-# wait_for FILE PATTERN PID WHAT: polls (bounded) until FILE has a line
-# matching PATTERN; fails when PID exits first.
-wait_for() {
-    tries=0
-    until grep -q "$2" "$1"; do
-        tries=$((tries + 1))
-        if [ "$tries" -gt 1500 ] || ! kill -0 "$3" 2>/dev/null; then
-            grep -q "$2" "$1" && return 0
-            echo "demo: $4 did not get there" >&2
-            cat "$work"/*.err >&2 || true
-            exit 1
-        fi
-        sleep 0.02
-    done
-}
-
-# start_server ARGS...: boss-worker-server on a free port.
-start_server() {
-    : >"$work/server.out"
-    "$bin/boss-worker-server" -p 0 "$@" >"$work/server.out" \
-        2>"$work/server.err" &
-    server_pid=$!
-    wait_for "$work/server.out" '^listening on ' "$server_pid" "the server"
-    port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$work/server.out")
-}
-
-# stop_server: SIGTERM and wait; sets status.
-stop_server() {
-    kill -TERM "$server_pid"
-    status=0
-    wait "$server_pid" || status=$?
-    server_pid=
-}
+# shellcheck source=tools/demo-lib.sh
+. "$(dirname "$0")/../../tools/demo-lib.sh"
 
 # The per-loop summary without the wakeup counts, which vary.
 summary() {
-    grep -v '^listening on ' "$work/server.out" |
-        sed -e 's/, [0-9]* selections$//'
+    server_output | sed -e 's/, [0-9]* selections$//'
 }
 
 # load ARGS...: shows the command and the lines of its output that do not
@@ -79,7 +31,7 @@ load() {
 
 echo "boss-worker-server --workers 2: one boss loop accepts, two worker"
 echo "loops serve; the boss hands connections to the workers in turn."
-start_server --workers 2
+start_server boss-worker-server --workers 2
 echo
 load -c 1 -n 2
 load -c 10 -n 3
@@ -88,14 +40,15 @@ echo "\$ ladder-load -c 1000 -n 2 --hold   (1,000 connections at once)"
 "$bin/ladder-load" -p "$port" -c 1000 -n 2 --hold >"$work/load.out" \
     2>"$work/load.err" &
 load_pid=$!
-wait_for "$work/load.out" '^holding: ' "$load_pid" "ladder-load"
+demo_pids=$load_pid
+wait_for "$work/load.out" '^holding: ' "$load_pid"
 grep -E '^(clients|connected|requests|errors|held|holding):' "$work/load.out"
 echo
 echo "Stopping the server while all 1,000 are still open:"
 stop_server
 load_status=0
 wait "$load_pid" || load_status=$?
-load_pid=
+demo_pids=
 grep '^closed by the server:' "$work/load.out"
 echo "ladder-load exit status $load_status, server exit status $status;"
 echo "the server printed:"
@@ -105,10 +58,10 @@ echo
 echo "An idle server for one second: how often does each loop wake up?"
 for mode in blocking polling; do
     if [ "$mode" = blocking ]; then
-        start_server --workers 2
+        start_server boss-worker-server --workers 2
         label="blocking select, woken by tasks"
     else
-        start_server --workers 2 --poll-ms 1
+        start_server boss-worker-server --workers 2 --poll-ms 1
         label="--poll-ms 1, the seed's select(1)"
     fi
     sleep 1 # the quiet second being measured

@@ -387,8 +387,7 @@ int main(int argc, char **argv)
                               NULL)) != -1) {
         switch (opt) {
         case 'p':
-            if (!cli_parse_port(optarg, &port) || port == 0)
-                die(PROGRAM, "bad port '%s': want 1 to 65535", optarg);
+            port = cli_port_or_die(PROGRAM, optarg, 1);
             have_port = true;
             break;
         case 'H': host = optarg; break;
@@ -421,13 +420,7 @@ int main(int argc, char **argv)
                 die(PROGRAM, "bad message: want 1 to 256 bytes, no newline");
             message = optarg;
             break;
-        case 'l':
-            if (!log_level_parse(optarg, &level))
-                die(PROGRAM,
-                    "bad log level '%s': want error, warn, info or "
-                    "debug",
-                    optarg);
-            break;
+        case 'l': level = cli_log_level_or_die(PROGRAM, optarg); break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }

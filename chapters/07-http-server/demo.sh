@@ -9,43 +9,13 @@
 # ETag and Last-Modified fields and the port change from run to run, so
 # none is printed: URL stands for http://127.0.0.1:PORT.
 set -eu
-
-bin=${NIO_BIN:?NIO_BIN must name the folder with the programs}
-work=$(mktemp -d)
-server_pid=
-files_pid=
-client_pid=
-
-cleanup() {
-    for pid in $client_pid $files_pid $server_pid; do
-        kill "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+# shellcheck source=tools/demo-lib.sh
+. "$(dirname "$0")/../../tools/demo-lib.sh"
 
 if ! command -v curl >/dev/null 2>&1; then
     echo "demo: curl is needed (apt-get install curl)" >&2
     exit 1
 fi
-
-# wait_for FILE PATTERN PID WHAT: polls (bounded) until FILE has a line
-# matching PATTERN; fails when PID exits first.
-wait_for() {
-    tries=0
-    until grep -q "$2" "$1"; do
-        tries=$((tries + 1))
-        if [ "$tries" -gt 1500 ] || ! kill -0 "$3" 2>/dev/null; then
-            grep -q "$2" "$1" && return 0
-            echo "demo: $4 did not get there" >&2
-            cat "$work/server.err" >&2 || true
-            exit 1
-        fi
-        sleep 0.02
-    done
-}
 
 # show SHOWN CURL-ARGS...: prints "$ SHOWN" (the command as a reader
 # would type it), runs curl with the arguments, and prints the status line,
@@ -68,12 +38,7 @@ probe() {
     "$bin/http-probe" -p "$port" "$@"
 }
 
-: >"$work/server.out"
-"$bin/httpd" -p 0 --workers 2 --access-log off >"$work/server.out" \
-    2>"$work/server.err" &
-server_pid=$!
-wait_for "$work/server.out" '^listening on ' "$server_pid" "httpd"
-port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$work/server.out")
+start_server httpd --workers 2 --access-log off
 
 echo "httpd --workers 2: a boss loop accepts, two worker loops serve HTTP."
 echo
@@ -119,10 +84,11 @@ printf 'Hello from a file.\n' >"$work/www/hello.txt"
 printf '<h1>docs</h1>\n' >"$work/www/docs/index.html"
 : >"$work/files.out"
 "$bin/httpd" -p 0 --workers 1 --access-log off --root "$work/www" \
-    >"$work/files.out" 2>"$work/server.err" &
+    >"$work/files.out" 2>"$work/files.err" &
 files_pid=$!
-wait_for "$work/files.out" '^listening on ' "$files_pid" "httpd --root"
-f="http://127.0.0.1:$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$work/files.out")"
+demo_pids=$files_pid
+wait_for "$work/files.out" '^listening on ' "$files_pid"
+f="http://127.0.0.1:$(listening_port "$work/files.out")"
 show "curl -i $f/hello.txt" "$f/hello.txt" | sed "s|$f|URL|"
 echo "One range of it:"
 show "curl -i -r 13- $f/hello.txt" -r 13- "$f/hello.txt" | sed "s|$f|URL|"
@@ -140,13 +106,14 @@ show "curl -i $f/%2e%2e/%2e%2e/etc/passwd" "$f/%2e%2e/%2e%2e/etc/passwd" |
     sed "s|$f|URL|"
 kill -TERM "$files_pid"
 wait "$files_pid"
-files_pid=
+demo_pids=
 
 echo "SIGTERM while /sleep?ms=500 runs on the thread pool: the request is"
 echo "answered, then httpd exits."
 : >"$work/client.out"
 curl -s "http://127.0.0.1:$port/sleep?ms=500" >"$work/client.out" &
 client_pid=$!
+demo_pids=$client_pid
 tries=0
 until curl -s "http://127.0.0.1:$port/stats" | grep -q '"busy": 1'; do
     tries=$((tries + 1))
@@ -156,11 +123,8 @@ until curl -s "http://127.0.0.1:$port/stats" | grep -q '"busy": 1'; do
     fi
     sleep 0.02
 done
-kill -TERM "$server_pid"
-status=0
-wait "$server_pid" || status=$?
-server_pid=
+stop_server
 wait "$client_pid" || true
-client_pid=
+demo_pids=
 echo "the client got: $(cat "$work/client.out")"
 echo "httpd exit status: $status"

@@ -273,8 +273,7 @@ int main(int argc, char **argv)
     while ((opt = getopt_long(argc, argv, "p:b:h", options, NULL)) != -1) {
         switch (opt) {
         case 'p':
-            if (!cli_parse_port(optarg, &port) || port == 0)
-                die(PROGRAM, "bad port '%s': want 1 to 65535", optarg);
+            port = cli_port_or_die(PROGRAM, optarg, 1);
             have_port = true;
             break;
         case 'b': host = optarg; break;

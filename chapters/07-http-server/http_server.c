@@ -46,7 +46,6 @@
 
 enum {
     ACCEPT_BATCH = 64,     /* connections taken per wakeup of the boss */
-    BACKLOG = 4096,        /* the kernel caps it at net.core.somaxconn */
     ACCEPT_PAUSE_MS = 100, /* out of descriptors: wait, then try again */
     LINGER_MS = 1000,      /* reading what a closed client still sends */
     FREE_CONTEXTS = 64,    /* working memory kept per worker for reuse */
@@ -1152,11 +1151,9 @@ static void bind_on_boss(event_loop *boss, void *arg)
     pthread_mutex_unlock(&b->lock);
 }
 
-int http_server_listen(http_server *s, const socket_address *address)
+int http_server_listen(http_server *s, channel *listener)
 {
-    s->listener = channel_open_server(address, BACKLOG);
-    if (s->listener == NULL)
-        return -1;
+    s->listener = listener;
     if (channel_configure_blocking(s->listener, false) < 0) {
         channel_close(s->listener);
         s->listener = NULL;

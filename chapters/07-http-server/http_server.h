@@ -72,9 +72,10 @@ typedef struct http_server http_server;
  * with errno. */
 http_server *http_server_create(const http_server_config *config,
                                 const http_router *router);
-/* Binds and starts accepting; returns 0, or -1 with errno. The port it
- * got is http_server_port (for port 0). */
-int http_server_listen(http_server *server, const socket_address *address);
+/* Starts accepting on `listener` (from channel_listen), which the server
+ * owns from then on, even when this fails; returns 0, or -1 with errno.
+ * The port it got is http_server_port (for port 0). */
+int http_server_listen(http_server *server, channel *listener);
 uint16_t http_server_port(const http_server *server);
 /* "127.0.0.1:8080": the address it listens on, port included. */
 char *http_server_local_address(const http_server *server, char *out,

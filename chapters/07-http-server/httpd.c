@@ -38,7 +38,11 @@
 
 #define PROGRAM "httpd"
 
-enum { MAX_WORKERS = 256, MAX_SLEEP_MS = 10000 };
+enum {
+    MAX_WORKERS = 256,
+    MAX_SLEEP_MS = 10000,
+    BACKLOG = 4096 /* the kernel caps it at net.core.somaxconn */
+};
 
 static void usage(FILE *out, const http_server_config *d)
 {
@@ -282,19 +286,13 @@ int main(int argc, char **argv)
     int opt;
     while ((opt = getopt_long(argc, argv, "p:b:w:l:h", options, NULL)) != -1) {
         switch (opt) {
-        case 'p':
-            if (!cli_parse_port(optarg, &port))
-                die(PROGRAM, "bad port '%s': want 0 to 65535", optarg);
-            break;
+        case 'p': port = cli_port_or_die(PROGRAM, optarg, 0); break;
         case 'b': bind_host = optarg; break;
         case 'w':
             config.workers = number("worker count", optarg, 1, MAX_WORKERS);
             break;
         case OPT_BACKEND:
-            if (!selector_backend_parse(optarg, &config.backend) ||
-                !selector_backend_available(config.backend))
-                die(PROGRAM, "bad backend '%s': want select, poll or epoll",
-                    optarg);
+            config.backend = selector_backend_or_die(PROGRAM, optarg);
             break;
         case OPT_ACCESS_LOG: access_log = optarg; break;
         case OPT_ROOT: root = optarg; break;
@@ -344,13 +342,7 @@ int main(int argc, char **argv)
         case OPT_POOL_QUEUE:
             config.pool_queue = number("pool queue", optarg, 1, 100000);
             break;
-        case 'l':
-            if (!log_level_parse(optarg, &config.log))
-                die(PROGRAM,
-                    "bad log level '%s': want error, warn, info or "
-                    "debug",
-                    optarg);
-            break;
+        case 'l': config.log = cli_log_level_or_die(PROGRAM, optarg); break;
         case 'h': usage(stdout, &config); return 0;
         default: usage(stderr, &config); return 2;
         }
@@ -378,11 +370,11 @@ int main(int argc, char **argv)
         config.access_log_fd = log_fd;
     }
 
-    socket_address address;
-    int rc = socket_address_resolve(&address, bind_host, port);
-    if (rc != 0)
-        die(PROGRAM, "cannot resolve '%s': %s", bind_host,
-            socket_address_error(rc));
+    char error[CHANNEL_ERROR_TEXT];
+    channel *listener =
+        channel_listen(bind_host, port, BACKLOG, error, sizeof error);
+    if (listener == NULL)
+        die(PROGRAM, "%s", error);
     if (stop_signals_install() < 0)
         die(PROGRAM, "cannot install signal handlers: %s", strerror(errno));
 
@@ -408,16 +400,9 @@ int main(int argc, char **argv)
             die(PROGRAM, "cannot add route %s: %s", routes[i].path,
                 strerror(errno));
     /* excerpt:end routes */
-    if (http_server_listen(server, &address) < 0) {
-        char text[SOCKET_ADDRESS_TEXT];
-        die(PROGRAM, "cannot listen on %s: %s",
-            socket_address_format(&address, text, sizeof text),
-            strerror(errno));
-    }
-    char text[SOCKET_ADDRESS_TEXT];
-    printf("listening on %s\n",
-           http_server_local_address(server, text, sizeof text));
-    fflush(stdout);
+    if (http_server_listen(server, listener) < 0)
+        die(PROGRAM, "cannot start accepting: %s", strerror(errno));
+    channel_print_listening(listener); /* the server's, until it is freed */
     log_at(config.log, LOG_INFO, PROGRAM, "%zu workers, %s backend",
            config.workers, selector_backend_name(config.backend));
 

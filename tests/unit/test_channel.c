@@ -590,11 +590,43 @@ static void interrupted(tap *t)
     channel_close(server);
 }
 
+/* channel_listen: what every server does first, and its one-line reasons. */
+static void listening(tap *t)
+{
+    char error[CHANNEL_ERROR_TEXT] = "";
+    channel *server = channel_listen("127.0.0.1", 0, 4, error, sizeof error);
+    TAP_OK(t, server != NULL, "channel_listen on 127.0.0.1 port 0");
+    if (server == NULL)
+        return;
+    uint16_t port = channel_local_port(server);
+    TAP_OK(t, port != 0, "it picked a port (%u)", (unsigned)port);
+
+    char want[CHANNEL_ERROR_TEXT];
+    snprintf(want, sizeof want,
+             "cannot listen on 127.0.0.1:%u: ", (unsigned)port);
+    channel *twice = channel_listen("127.0.0.1", port, 4, error, sizeof error);
+    TAP_OK(t,
+           twice == NULL && errno == EADDRINUSE &&
+               strncmp(error, want, strlen(want)) == 0,
+           "the same port again: NULL, EADDRINUSE, '%s'", error);
+    channel_close(twice);
+    channel_close(server);
+
+    const char *unresolved = "cannot resolve 'nosuch.invalid': ";
+    server = channel_listen("nosuch.invalid", 0, 4, error, sizeof error);
+    TAP_OK(t,
+           server == NULL &&
+               strncmp(error, unresolved, strlen(unresolved)) == 0,
+           "a name that does not resolve: '%s'", error);
+    channel_close(server);
+}
+
 int main(void)
 {
     tap t = {0};
     addresses(&t);
     server_basics(&t);
+    listening(&t);
     read_write(&t);
     gathering(&t);
     full_socket(&t);

@@ -12,6 +12,7 @@
  * the polling test, where time passing is the thing measured.
  */
 #include "06-two-selectors/event_loop.h"
+#include "sync_helpers.h"
 #include "tap.h"
 
 #include <errno.h>
@@ -24,61 +25,6 @@
 #include <unistd.h>
 
 #define LIMIT_MS 10000L
-
-/* --- a countdown latch with a bounded wait ------------------------------ */
-
-typedef struct latch {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    long remaining;
-} latch;
-
-static void latch_init(latch *l, long count)
-{
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_mutex_init(&l->lock, NULL);
-    pthread_cond_init(&l->cond, &attr);
-    pthread_condattr_destroy(&attr);
-    l->remaining = count;
-}
-
-static void latch_destroy(latch *l)
-{
-    pthread_cond_destroy(&l->cond);
-    pthread_mutex_destroy(&l->lock);
-}
-
-static void latch_count_down(latch *l)
-{
-    pthread_mutex_lock(&l->lock);
-    if (l->remaining > 0 && --l->remaining == 0)
-        pthread_cond_broadcast(&l->cond);
-    pthread_mutex_unlock(&l->lock);
-}
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* True when the count reached zero within `ms`. */
-static bool latch_await(latch *l, long ms)
-{
-    int64_t end = now_ns() + (int64_t)ms * 1000000;
-    struct timespec deadline = {(time_t)(end / 1000000000),
-                                (long)(end % 1000000000)};
-    pthread_mutex_lock(&l->lock);
-    int rc = 0;
-    while (l->remaining > 0 && rc != ETIMEDOUT)
-        rc = pthread_cond_timedwait(&l->cond, &l->lock, &deadline);
-    bool done = l->remaining == 0;
-    pthread_mutex_unlock(&l->lock);
-    return done;
-}
 
 static void sleep_ms(long ms)
 {

@@ -20,6 +20,7 @@
  * 3. The loop refuses a registration from another thread outright.
  */
 #include "06-two-selectors/event_loop.h"
+#include "sync_helpers.h"
 #include "tap.h"
 
 #include <errno.h>
@@ -31,58 +32,6 @@
 #include <unistd.h>
 
 #define LIMIT_MS 10000L
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-typedef struct latch {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    bool open;
-} latch;
-
-static void latch_init(latch *l)
-{
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_mutex_init(&l->lock, NULL);
-    pthread_cond_init(&l->cond, &attr);
-    pthread_condattr_destroy(&attr);
-    l->open = false;
-}
-
-static void latch_destroy(latch *l)
-{
-    pthread_cond_destroy(&l->cond);
-    pthread_mutex_destroy(&l->lock);
-}
-
-static void latch_open(latch *l)
-{
-    pthread_mutex_lock(&l->lock);
-    l->open = true;
-    pthread_cond_broadcast(&l->cond);
-    pthread_mutex_unlock(&l->lock);
-}
-
-static bool latch_await(latch *l, long ms)
-{
-    int64_t end = now_ns() + (int64_t)ms * 1000000;
-    struct timespec deadline = {(time_t)(end / 1000000000),
-                                (long)(end % 1000000000)};
-    pthread_mutex_lock(&l->lock);
-    int rc = 0;
-    while (!l->open && rc != ETIMEDOUT)
-        rc = pthread_cond_timedwait(&l->cond, &l->lock, &deadline);
-    bool open = l->open;
-    pthread_mutex_unlock(&l->lock);
-    return open;
-}
 
 /* A connected pair on loopback: `client` is the test's end, `server` the
  * non-blocking end that gets registered. */
@@ -224,8 +173,8 @@ static void test_posting_fixes_it(tap *t)
     event_loop *loop = event_loop_create(&options);
     handoff h;
     memset(&h, 0, sizeof h);
-    latch_init(&h.parked);
-    latch_init(&h.served);
+    latch_init(&h.parked, 1);
+    latch_init(&h.served, 1);
     TAP_OK(t, loop != NULL && open_pair(&h.pair),
            "a loop (poll backend, no timers, no polling) and a connection");
     TAP_OK(t, send_text(h.pair.client, "ping\n"),

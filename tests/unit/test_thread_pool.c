@@ -8,6 +8,7 @@
  * hanging the run; an alarm ends the whole program if something still
  * hangs (for instance a submit that should have returned at once).
  */
+#include "sync_helpers.h"
 #include "tap.h"
 #include "05-thread-pool/thread_pool.h"
 
@@ -24,68 +25,9 @@
 /* How long any wait may take before the check that needed it fails. */
 #define LIMIT_MS 10000L
 
-/* --- a latch: a one-shot event, opened once, waited for with a bound ---- */
-
-typedef struct latch {
-    pthread_mutex_t lock;
-    pthread_cond_t opened_cond;
-    bool opened;
-} latch;
-
-static void latch_init(latch *l)
-{
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_mutex_init(&l->lock, NULL);
-    pthread_cond_init(&l->opened_cond, &attr);
-    pthread_condattr_destroy(&attr);
-    l->opened = false;
-}
-
-static void latch_destroy(latch *l)
-{
-    pthread_cond_destroy(&l->opened_cond);
-    pthread_mutex_destroy(&l->lock);
-}
-
-static void latch_open(latch *l)
-{
-    pthread_mutex_lock(&l->lock);
-    l->opened = true;
-    pthread_cond_broadcast(&l->opened_cond);
-    pthread_mutex_unlock(&l->lock);
-}
-
-static struct timespec deadline_in(long ms)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    t.tv_sec += ms / 1000;
-    t.tv_nsec += (ms % 1000) * 1000000L;
-    if (t.tv_nsec >= 1000000000L) {
-        t.tv_sec++;
-        t.tv_nsec -= 1000000000L;
-    }
-    return t;
-}
-
-/* True when the latch was opened within `ms` milliseconds. */
-static bool latch_wait_for(latch *l, long ms)
-{
-    struct timespec deadline = deadline_in(ms);
-    int rc = 0;
-    pthread_mutex_lock(&l->lock);
-    while (!l->opened && rc != ETIMEDOUT)
-        rc = pthread_cond_timedwait(&l->opened_cond, &l->lock, &deadline);
-    bool opened = l->opened;
-    pthread_mutex_unlock(&l->lock);
-    return opened;
-}
-
 static bool latch_wait(latch *l)
 {
-    return latch_wait_for(l, LIMIT_MS);
+    return latch_await(l, LIMIT_MS);
 }
 
 static long elapsed_ms(const struct timespec *since)
@@ -109,8 +51,8 @@ typedef struct gate {
 
 static void gate_init(gate *g)
 {
-    latch_init(&g->started);
-    latch_init(&g->release);
+    latch_init(&g->started, 1);
+    latch_init(&g->release, 1);
     atomic_init(&g->finished, false);
 }
 
@@ -126,7 +68,7 @@ static void gate_task(void *arg)
     latch_open(&g->started);
     /* Longer than any wait of the test's own, so that a gate never opens
      * by itself while the test still waits for something it holds back. */
-    latch_wait_for(&g->release, 3 * LIMIT_MS);
+    latch_await(&g->release, 3 * LIMIT_MS);
     atomic_store(&g->finished, true);
 }
 
@@ -525,7 +467,7 @@ static void *submit_one(void *arg)
 static void start_submitter(blocked *b, pthread_t *thread)
 {
     atomic_init(&b->returned, false);
-    latch_init(&b->done);
+    latch_init(&b->done, 1);
     pthread_create(thread, NULL, submit_one, b);
 }
 
@@ -768,7 +710,7 @@ static void test_calls_from_a_task(tap *t)
 {
     self_free s = {.pool = thread_pool_create(1, 4, THREAD_POOL_REJECT)};
     atomic_init(&s.runs, 0);
-    latch_init(&s.done);
+    latch_init(&s.done, 1);
     thread_pool_submit(s.pool, self_task, &s);
     TAP_OK(t, latch_wait(&s.done), "a task's own submit runs");
     thread_pool_shutdown(s.pool);
@@ -809,7 +751,7 @@ static void test_workers_block_signals(tap *t)
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 
     mask_seen m = {0};
-    latch_init(&m.done);
+    latch_init(&m.done, 1);
     thread_pool *pool = thread_pool_create(2, 2, THREAD_POOL_BLOCK);
     thread_pool_submit(pool, mask_task, &m);
     TAP_OK(t, latch_wait(&m.done), "signals: the task ran");
