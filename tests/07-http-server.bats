@@ -598,6 +598,10 @@ children_of() {
     run_unit test_static_file
 }
 
+@test "unit: the small-file cache misses once its file changes" {
+    run_unit test_static_cache
+}
+
 @test "unit: HTTP dates, three formats in, IMF-fixdate out" {
     run_unit test_http_date
 }
@@ -734,6 +738,35 @@ children_of() {
     run curl -sS -o /dev/null -w '%{http_code}' -H "If-None-Match: $etag" \
         "$(url /hello.txt)"
     [ "$output" = 200 ]
+}
+
+@test "static: a small file served from memory shows each change at once" {
+    need_curl
+    make_root
+    start_server httpd --root "$ROOT"
+    run curl -sS "$(url /style.css)"
+    [ "$output" = 'body { }' ]
+    run curl -sS "$(url /style.css)" # the second one comes from the cache
+    [ "$output" = 'body { }' ]
+    printf 'p { }\n' >"$ROOT/style.css"
+    run curl -sS "$(url /style.css)"
+    [ "$output" = 'p { }' ]
+    # The same length, new bytes: the modification time tells.
+    printf 'a { }\n' >"$ROOT/style.css"
+    TZ=UTC touch -t 200001010000.00 "$ROOT/style.css"
+    run curl -sS "$(url /style.css)"
+    [ "$output" = 'a { }' ]
+    chmod 000 "$ROOT/style.css"
+    if [ "$(id -u)" != 0 ]; then # root reads it anyway
+        run curl -sS -o /dev/null -w '%{http_code}' "$(url /style.css)"
+        [ "$output" = 403 ]
+    fi
+    rm -f "$ROOT/style.css"
+    run curl -sS -o /dev/null -w '%{http_code}' "$(url /style.css)"
+    [ "$output" = 404 ]
+    ln -s hello.txt "$ROOT/style.css"
+    run curl -sS -o /dev/null -w '%{http_code}' "$(url /style.css)"
+    [ "$output" = 403 ]
 }
 
 @test "static: one range is 206 with Content-Range; each form" {

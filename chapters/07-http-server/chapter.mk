@@ -7,10 +7,10 @@
 # the tests and the demo; http-parser-bench gives the parser's figures
 # (bench.sh).
 MODULES  := http_parser http_date http_response http_router http_server \
-            static_path static_file static_handler
+            static_path static_file static_cache static_handler
 PROGRAMS := httpd http-probe http-parser-bench
 UNITS    := test_http_parser test_http_response test_static_path \
-            test_static_file test_http_date
+            test_static_file test_static_cache test_http_date
 USES     := 06-two-selectors 05-thread-pool 03-selector 02-blocking-echo \
             01-buffer
 THREADED := yes

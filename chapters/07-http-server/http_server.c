@@ -101,6 +101,7 @@ typedef struct context {
     bool reads_body; /* the body goes to the handler */
     bool keep_alive;
     bool sending_interim;
+    bool refused; /* answered by respond_error: the rest was not read */
 } context;
 
 struct connection {
@@ -157,6 +158,7 @@ struct http_server {
     pthread_cond_t drained_cond;
     _Atomic uint64_t open;
     atomic_bool draining;
+    bool accept_paused; /* out of descriptors: said once, until it passes */
     bool stopped;
 };
 
@@ -252,6 +254,7 @@ static void context_next_request(context *ctx)
     ctx->reads_body = false;
     ctx->keep_alive = false;
     ctx->sending_interim = false;
+    ctx->refused = false;
 }
 
 static void context_release(worker *w, context *ctx)
@@ -496,6 +499,7 @@ static void respond_error(connection *c, int status, const char *reason)
     log_at(s->config.log, LOG_INFO, s->config.program, "%s: %d %s", c->remote,
            status, reason);
     ctx->keep_alive = false;
+    ctx->refused = true;
     http_response *res = ctx->response;
     http_response_reset(res);
     http_response_set_status(res, status);
@@ -777,19 +781,38 @@ static bool read_body(connection *c)
     return false;
 }
 
-/* The response is out: on to the next request, or to closing. */
-static void finish_request(connection *c)
+/* The client said this request was its last ("Connection: close", or
+ * HTTP/1.0 without keep-alive), all of it was read, and nothing after it
+ * has come: no byte of its can arrive unread to make our close a reset
+ * (RFC 9112 §9.6), so there is nothing to linger for. */
+static bool client_done(const connection *c)
+{
+    const context *ctx = c->ctx;
+    const http_request *r = &ctx->request;
+    bool body_skipped = r->body_kind != HTTP_BODY_NONE && r->expect_continue &&
+                        !ctx->reads_body; /* answered before it was sent */
+    return ctx->head_done && !r->keep_alive && !ctx->refused && !body_skipped &&
+           ctx->discard == 0 && buffer_position(ctx->in) == ctx->cursor;
+}
+
+/* The response is out: on to the next request, or to closing. False
+ * when the connection is closed (and freed). */
+static bool finish_request(connection *c)
 {
     context *ctx = c->ctx;
     worker *w = c->w;
     if (!ctx->keep_alive || w->draining) {
+        if (c->peer_closed || client_done(c)) {
+            conn_close(c);
+            return false;
+        }
         /* Half-close and read what the client still sends, so that it
          * gets our last answer rather than a reset. */
         channel_shutdown_output(c->ch);
         buffer_clear(ctx->in);
         c->phase = P_LINGER;
         set_timeout(c, T_LINGER);
-        return;
+        return true;
     }
     uint64_t discard = ctx->discard;
     in_consume(ctx->in, ctx->cursor);
@@ -801,6 +824,7 @@ static void finish_request(connection *c)
     } else {
         c->phase = P_WAIT;
     }
+    return true;
 }
 
 /* Moves the connection on as far as the bytes at hand allow, then says
@@ -902,7 +926,8 @@ static void advance(connection *c)
                 set_timeout(c, T_BODY);
                 continue;
             }
-            finish_request(c);
+            if (!finish_request(c))
+                return;
             continue;
             /* excerpt:end write */
         }
@@ -1094,16 +1119,24 @@ static void accept_ready(event_loop *boss, selection_key *key, void *context)
     for (int i = 0; i < ACCEPT_BATCH; i++) {
         channel *ch = channel_accept(s->listener);
         if (ch != NULL) {
+            if (s->accept_paused) {
+                s->accept_paused = false;
+                log_at(s->config.log, LOG_WARN, s->config.program,
+                       "accepting again");
+            }
             hand_off(s, ch);
         } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
             return;
         } else if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
                    errno == ENOMEM) {
             /* Accepting again at once would spin on the same error: stop
-             * watching the listener for a moment. */
-            log_at(s->config.log, LOG_WARN, s->config.program,
-                   "accept: %s; pausing %d ms", strerror(errno),
-                   ACCEPT_PAUSE_MS);
+             * watching the listener for a moment. Said once, not ten
+             * times a second for as long as it lasts. */
+            if (!s->accept_paused)
+                log_at(s->config.log, LOG_WARN, s->config.program,
+                       "accept: %s; pausing accepts, retrying every %d ms",
+                       strerror(errno), ACCEPT_PAUSE_MS);
+            s->accept_paused = true;
             key_set_interest_ops(key, 0);
             event_loop_schedule(boss, ACCEPT_PAUSE_MS, resume_accepting, s,
                                 NULL);

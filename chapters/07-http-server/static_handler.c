@@ -12,12 +12,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "07-http-server/static_cache.h"
 #include "07-http-server/static_file.h"
 #include "07-http-server/static_path.h"
 
 enum {
     PATH_MAX_BYTES = 8192, /* a longer decoded path is 414 */
-    LOCATION_BYTES = 2048  /* what fits among the response's fields */
+    LOCATION_BYTES = 2048, /* what fits among the response's fields */
+    CACHE_SLOTS = 64,      /* small files kept in memory (static_cache.h) */
+    CACHE_MAX_FILE = 16384 /* bigger ones are sent with sendfile */
 };
 
 int static_site_open(static_site *site, const char *root, bool list_directories,
@@ -29,9 +32,15 @@ int static_site_open(static_site *site, const char *root, bool list_directories,
     while (fd < 0 && errno == EINTR);
     if (fd < 0)
         return -1;
+    static_cache *cache = static_cache_create(CACHE_SLOTS, CACHE_MAX_FILE);
+    if (cache == NULL) {
+        close(fd);
+        return -1;
+    }
     *site = (static_site){.root_fd = fd,
                           .list_directories = list_directories,
                           .path_flags = 0,
+                          .cache = cache,
                           .program = program,
                           .log = log};
     return 0;
@@ -42,6 +51,8 @@ void static_site_close(static_site *site)
     if (site->root_fd >= 0)
         close(site->root_fd);
     site->root_fd = -1;
+    static_cache_free(site->cache);
+    site->cache = NULL;
 }
 
 /* A status with its reason as the body, as the framework answers. */
@@ -85,11 +96,11 @@ static http_string field(const http_request *request, const char *name)
 }
 
 /* excerpt:begin file */
-/* A regular file: decide from the request's validators and range, write
- * the fields static_file_decide chose, and hand the descriptor to the
- * response. HEAD gets the same fields, and the server sends no body. */
-static void send_file(const http_request *request, http_response *response,
-                      static_file *file)
+/* Decides from the request's validators and range (static_file_decide)
+ * and writes the fields it chose. */
+static void decide(const http_request *request, http_response *response,
+                   const struct stat *st, const char *content_type,
+                   static_response *r)
 {
     const static_request rq = {
         .head = request->method == HTTP_HEAD,
@@ -101,37 +112,57 @@ static void send_file(const http_request *request, http_response *response,
         .if_range = field(request, "If-Range"),
         .now = (int64_t)time(NULL), /* the Date field's second, or one before */
     };
-    static_response r;
-    static_file_decide(&rq, &file->st, file->content_type, &r);
-    bool whole_or_part = r.status == 200 || r.status == 206;
-    file_body *body = NULL;
-    if (whole_or_part && (body = malloc(sizeof *body)) == NULL) {
-        close(file->fd);
-        answer(response, 500);
-        return;
-    }
-    http_response_set_status(response, r.status);
-    if (r.content_type != NULL) {
-        http_response_add_header(response, "Content-Type", r.content_type);
+    static_file_decide(&rq, st, content_type, r);
+    http_response_set_status(response, r->status);
+    if (r->content_type != NULL) {
+        http_response_add_header(response, "Content-Type", r->content_type);
         http_response_add_header(response, "X-Content-Type-Options", "nosniff");
     }
-    if (whole_or_part)
+    if (r->status == 200 || r->status == 206)
         http_response_add_header(response, "Accept-Ranges", "bytes");
-    if (r.etag[0] != '\0')
-        http_response_add_header(response, "ETag", r.etag);
-    if (r.last_modified[0] != '\0')
-        http_response_add_header(response, "Last-Modified", r.last_modified);
-    if (r.content_range[0] != '\0')
-        http_response_add_header(response, "Content-Range", r.content_range);
-    if (body == NULL) { /* 304, 412, 416: no body */
+    if (r->etag[0] != '\0')
+        http_response_add_header(response, "ETag", r->etag);
+    if (r->last_modified[0] != '\0')
+        http_response_add_header(response, "Last-Modified", r->last_modified);
+    if (r->content_range[0] != '\0')
+        http_response_add_header(response, "Content-Range", r->content_range);
+}
+
+/* A regular file too big to cache: the response streams it from the
+ * descriptor with sendfile. HEAD gets the same fields (and the same
+ * Content-Length), and the server sends no body. */
+static void send_file(const http_request *request, http_response *response,
+                      static_file *file)
+{
+    static_response r;
+    decide(request, response, &file->st, file->content_type, &r);
+    file_body *body = NULL;
+    if (r.status != 200 && r.status != 206) { /* 304, 412, 416: no body */
         close(file->fd);
+        return;
+    }
+    if ((body = malloc(sizeof *body)) == NULL) {
+        close(file->fd);
+        http_response_reset(response);
+        answer(response, 500);
         return;
     }
     *body = (file_body){file->fd, r.offset};
     http_response_set_body_stream(response, r.length, file_body_send,
                                   file_body_release, body);
 }
-/* excerpt:end file */
+
+/* A small file from the cache: its bytes go into the response's body
+ * buffer, and out in the same writev(2) as the status line and fields. */
+static void send_cached(const http_request *request, http_response *response,
+                        const static_cached *file)
+{
+    static_response r;
+    decide(request, response, &file->st, file->content_type, &r);
+    if (r.status == 200 || r.status == 206)
+        http_response_write(response, file->bytes + r.offset, (size_t)r.length);
+}
+/* excerpt:end file */ /* excerpt:end file */
 
 static void list_directory(const static_site *site, http_response *response,
                            static_file *dir, const char *path)
@@ -191,9 +222,25 @@ void static_handler(const http_request *request, http_response *response,
         answer(response, static_path_http_status(ps));
         return;
     }
-    /* 2. Walk down from the root, one openat(O_NOFOLLOW) per segment. */
+    /* 2. A small file seen before, and unchanged since: one stat. */
+    const static_cached *cached =
+        site->cache ? static_cache_acquire(site->cache, site->root_fd, path)
+                    : NULL;
+    if (cached != NULL) {
+        send_cached(request, response, cached);
+        static_cache_release(site->cache, cached);
+        return;
+    }
+    /* 3. Walk down from the root, one openat(O_NOFOLLOW) per segment. */
     static_file file;
     static_open_status os = static_file_open(site->root_fd, path, &file);
+    if (os == STATIC_OPEN_FILE && site->cache != NULL &&
+        (cached = static_cache_insert(site->cache, path, &file)) != NULL) {
+        close(file.fd);
+        send_cached(request, response, cached);
+        static_cache_release(site->cache, cached);
+        return;
+    }
     switch (os) {
     case STATIC_OPEN_FILE: send_file(request, response, &file); return;
     case STATIC_OPEN_DIRECTORY:

@@ -24,12 +24,13 @@
 #include "log.h"
 
 /* The route's context: read-only once the server runs, so the worker
- * loops share it without a lock. */
+ * loops share it without a lock (the cache has its own). */
 typedef struct static_site {
     int root_fd;           /* the root, opened once: every walk starts here */
     bool list_directories; /* a directory without index.html: listed, or 403 */
     unsigned path_flags;   /* for static_path_normalize */
-    const char *program;   /* for log lines */
+    struct static_cache *cache; /* small files (static_cache.h); NULL: none */
+    const char *program;        /* for log lines */
     log_level log;
 } static_site;
 
