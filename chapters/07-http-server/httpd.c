@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "02-blocking-echo/channel.h"
+#include "03-selector/fd_limit.h"
 #include "07-http-server/http_router.h"
 #include "07-http-server/http_server.h"
 #include "07-http-server/static_handler.h"
@@ -369,6 +370,11 @@ int main(int argc, char **argv)
                 strerror(errno));
         config.access_log_fd = log_fd;
     }
+
+    /* Every connection is a descriptor: use all the system allows. */
+    if (fd_limit_raise(0) < 0)
+        log_at(config.log, LOG_WARN, PROGRAM,
+               "cannot raise the open-file limit: %s", strerror(errno));
 
     char error[CHANNEL_ERROR_TEXT];
     channel *listener =
