@@ -104,7 +104,7 @@ H='Host: test\r\n'
     run "$BIN/httpd" --help
     [ "$status" -eq 0 ]
     local flag
-    for flag in --port --bind --workers --backend --access-log --root \
+    for flag in --port --bind --workers --accept --backend --access-log --root \
         --max-request-line --max-header-bytes --max-headers --max-body \
         --max-requests --header-timeout --body-timeout --send-timeout \
         --keepalive-timeout --shutdown-timeout --pool-threads; do
@@ -440,6 +440,42 @@ H='Host: test\r\n'
         stop_server
         [ "$SERVER_STATUS" -eq 0 ]
     done
+}
+
+# thread_count: the server's threads now.
+thread_count() {
+    ls "/proc/$SERVER_PID/task" | wc -l
+}
+
+@test "--accept: the workers accept for themselves, or a boss hands over; both serve and stop" {
+    need_curl
+    [ -d /proc/self/task ] || skip "no /proc/PID/task on this system"
+    local mode backend threads_workers threads_boss urls=() i
+    for ((i = 0; i < 40; i++)); do urls+=("$(printf '/hello?%d' "$i")"); done
+    for backend in select poll epoll; do
+        for mode in workers boss; do
+            start_server httpd --workers 2 --accept "$mode" --backend "$backend"
+            [ "$mode" = workers ] && threads_workers=$(thread_count)
+            [ "$mode" = boss ] && threads_boss=$(thread_count)
+            # 40 connections, one after another, each closed by the client.
+            run curl -s -H 'Connection: close' "${urls[@]/#/$(url '')}"
+            [ "$output" = "$(printf 'Hello, world!\n%.0s' "${urls[@]}")" ] ||
+                { echo "$backend $mode: $output"; return 1; }
+            # Each was adopted by exactly one worker: 40, and /stats's own.
+            run curl -s "$(url /stats)"
+            [ "$(grep -o '"connections": [0-9]*' <<<"$output" |
+                awk '{ n += $2 } END { print n }')" -eq 41 ] ||
+                { echo "$backend $mode: $output"; return 1; }
+            stop_server
+            [ "$SERVER_STATUS" -eq 0 ]
+        done
+        # The boss is one thread more; without it, nobody is idle.
+        [ "$threads_boss" -eq $((threads_workers + 1)) ] ||
+            { echo "$backend: $threads_boss vs $threads_workers threads"; return 1; }
+    done
+    run --separate-stderr "$BIN/httpd" -p 0 --accept everyone
+    [ "$status" -ne 0 ]
+    [ "$stderr" = "httpd: --accept: 'everyone' is neither boss nor workers" ]
 }
 
 # --- graceful shutdown ------------------------------------------------------------------

@@ -2,8 +2,13 @@
  * channel.c - sockets that read into and write from Buffers. See channel.h.
  *
  * Only POSIX calls: socket, bind, listen, accept, connect, recv, send,
- * sendmsg, shutdown, fcntl, getaddrinfo. Every descriptor is close-on-exec.
+ * sendmsg, shutdown, fcntl, getaddrinfo; and on Linux accept4 (POSIX since
+ * 2024), which sets an accepted socket's flags in the same call. Every
+ * descriptor is close-on-exec.
  */
+#if defined(__linux__)
+#define _GNU_SOURCE /* accept4 */
+#endif
 #include "channel.h"
 
 #include <errno.h>
@@ -165,31 +170,56 @@ void channel_print_listening(const channel *server)
     fflush(stdout);
 }
 
-channel *channel_accept(channel *server)
+static channel *accept_channel(channel *server, bool blocking)
 {
     if (server == NULL || server->kind != CHANNEL_SERVER) {
         errno = EINVAL;
         return NULL;
     }
     int fd;
+#if defined(__linux__)
+    /* One call: the flags are set exactly as asked, nothing inherited. */
+    do
+        fd = accept4(server->fd, NULL, NULL,
+                     SOCK_CLOEXEC | (blocking ? 0 : SOCK_NONBLOCK));
+    while (fd < 0 && errno == EINTR);
+    if (fd < 0)
+        return NULL;
+#else
     do
         fd = accept(server->fd, NULL, NULL);
     while (fd < 0 && errno == EINTR);
     if (fd < 0)
         return NULL;
-    /* The accepted socket starts blocking (as in Java) everywhere: some
-     * systems copy O_NONBLOCK from the listener, Linux does not. */
+    /* Some systems copy O_NONBLOCK from the listener, Linux does not:
+     * set it as asked, everywhere. */
     int flags = fcntl(fd, F_GETFL);
-    if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0 ||
+    if (flags < 0 ||
+        fcntl(fd, F_SETFL,
+              blocking ? flags & ~O_NONBLOCK : flags | O_NONBLOCK) < 0 ||
         fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
         close_keeping_errno(fd);
         return NULL;
     }
+#endif
 #ifdef SO_NOSIGPIPE
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
 #endif
-    return wrap_fd(fd, CHANNEL_SOCKET);
+    channel *ch = wrap_fd(fd, CHANNEL_SOCKET);
+    if (ch != NULL)
+        ch->blocking = blocking;
+    return ch;
+}
+
+channel *channel_accept(channel *server)
+{
+    return accept_channel(server, true);
+}
+
+channel *channel_accept_nonblocking(channel *server)
+{
+    return accept_channel(server, false);
 }
 
 channel *channel_open_socket(const socket_address *address)

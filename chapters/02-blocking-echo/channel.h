@@ -69,6 +69,11 @@ void channel_print_listening(const channel *server);
 /* Java's accept(): NULL with errno EAGAIN/EWOULDBLOCK when a non-blocking
  * server has nobody waiting. The new channel starts blocking, as in Java. */
 channel *channel_accept(channel *server);
+/* accept() for a selector, as Netty does it: the new channel is
+ * non-blocking from the start, and on Linux that costs no call beyond
+ * accept4 itself (accept, then configureBlocking(false), costs three
+ * more). */
+channel *channel_accept_nonblocking(channel *server);
 
 /* SocketChannel.open(address): a blocking connect. */
 channel *channel_open_connected(const socket_address *address);

@@ -46,6 +46,7 @@
 
 enum {
     ACCEPT_BATCH = 64,     /* connections taken per wakeup of the boss */
+    WORKER_ACCEPTS = 1,    /* per wakeup of a worker, so that they share */
     ACCEPT_PAUSE_MS = 100, /* out of descriptors: wait, then try again */
     LINGER_MS = 1000,      /* reading what a closed client still sends */
     FREE_CONTEXTS = 64,    /* working memory kept per worker for reuse */
@@ -143,22 +144,35 @@ struct worker {
     _Atomic uint64_t requests;
 };
 
+/* Whoever accepts: the boss loop, or each worker loop. */
+typedef struct acceptor {
+    http_server *server;
+    event_loop *loop;
+    selection_key *key; /* its loop's registration of the listener */
+    bool paused;        /* out of descriptors: said once, until it passes */
+} acceptor;
+
+struct bind_call;
+
 struct http_server {
     http_server_config config;
     const http_router *router;
-    event_loop_group *boss;
+    event_loop_group *boss; /* NULL when the workers accept */
     event_loop_group *group;
     worker *workers;
     thread_pool *pool;
     channel *listener;
-    selection_key *accept_key;
+    acceptor *acceptors;
+    size_t acceptor_count;
+    atomic_size_t listening;   /* acceptors still holding the listener */
+    struct bind_call *binding; /* while http_server_listen waits */
     uint16_t port;
+    char address[80];
     int64_t started;
     pthread_mutex_t lock; /* with drained_cond: stop waits for open == 0 */
     pthread_cond_t drained_cond;
     _Atomic uint64_t open;
     atomic_bool draining;
-    bool accept_paused; /* out of descriptors: said once, until it passes */
     bool stopped;
 };
 
@@ -182,6 +196,7 @@ http_server_config http_server_default_config(void)
         .keepalive_timeout_ms = 5000,
         .shutdown_timeout_ms = 10000,
         .workers = event_loop_default_count(),
+        .accept = HTTP_ACCEPT_WORKERS,
         .pool_threads = 4,
         .pool_queue = 64,
         .backend = selector_default_backend(),
@@ -1069,16 +1084,16 @@ static void adopt(event_loop *loop, void *arg)
     set_timeout(c, T_HEADER); /* the first head counts from accept */
 }
 
-/* Runs on the boss's thread. */
-static void hand_off(http_server *s, channel *ch)
+/* Runs on the thread that accepted: the boss, or the worker itself. */
+static connection *conn_new(http_server *s, channel *ch)
 {
     connection *c = calloc(1, sizeof *c);
-    if (c == NULL || channel_configure_blocking(ch, false) < 0) {
+    if (c == NULL) {
         log_at(s->config.log, LOG_WARN, s->config.program, "new connection: %s",
                strerror(errno ? errno : ENOMEM));
         free(c);
         channel_close(ch);
-        return;
+        return NULL;
     }
     /* Small responses leave at once instead of waiting for an ACK. */
     int one = 1;
@@ -1098,47 +1113,91 @@ static void hand_off(http_server *s, channel *ch)
         }
     }
     atomic_fetch_add(&s->open, 1);
-    event_loop *loop = event_loop_group_next(s->group);
-    if (event_loop_execute(loop, adopt, c) != EVENT_LOOP_OK) {
+    return c;
+}
+
+/* excerpt:begin hand-off */
+/* A new connection goes to the worker that will own it: across threads
+ * from the boss (chapter 6's design), or straight in when the worker
+ * accepted it itself. */
+static void hand_off(http_server *s, event_loop *accepting, channel *ch)
+{
+    connection *c = conn_new(s, ch);
+    if (c == NULL)
+        return;
+    if (s->config.accept == HTTP_ACCEPT_WORKERS) {
+        adopt(accepting, c);
+    } else if (event_loop_execute(event_loop_group_next(s->group), adopt, c) !=
+               EVENT_LOOP_OK) {
         channel_close(ch);
         free(c);
         atomic_fetch_sub(&s->open, 1);
     }
 }
+/* excerpt:end hand-off */
 
-static void resume_accepting(event_loop *boss, void *arg)
+/* The listener is shared by every acceptor's selector; the last one to let
+ * go of it closes it. */
+static void listener_release(http_server *s)
 {
-    (void)boss;
-    http_server *s = arg;
-    key_set_interest_ops(s->accept_key, OP_ACCEPT);
+    if (atomic_fetch_sub(&s->listening, 1) == 1) {
+        channel_close(s->listener);
+        s->listener = NULL;
+    }
 }
 
-static void accept_ready(event_loop *boss, selection_key *key, void *context)
+/* On the acceptor's loop: no more accepts. */
+static void acceptor_stop(acceptor *a, event_loop *loop)
 {
-    http_server *s = context;
-    for (int i = 0; i < ACCEPT_BATCH; i++) {
-        channel *ch = channel_accept(s->listener);
+    if (a->key == NULL)
+        return;
+    event_loop_deregister(loop, a->key);
+    a->key = NULL;
+    listener_release(a->server);
+}
+
+static void stop_accepting(event_loop *loop, void *arg)
+{
+    acceptor_stop(arg, loop);
+}
+
+static void resume_accepting(event_loop *loop, void *arg)
+{
+    (void)loop;
+    acceptor *a = arg;
+    if (a->key != NULL)
+        key_set_interest_ops(a->key, OP_ACCEPT);
+}
+
+static void accept_ready(event_loop *loop, selection_key *key, void *context)
+{
+    acceptor *a = context;
+    http_server *s = a->server;
+    int batch =
+        s->config.accept == HTTP_ACCEPT_BOSS ? ACCEPT_BATCH : WORKER_ACCEPTS;
+    for (int i = 0; i < batch; i++) {
+        channel *ch = channel_accept_nonblocking(s->listener);
         if (ch != NULL) {
-            if (s->accept_paused) {
-                s->accept_paused = false;
+            if (a->paused) {
+                a->paused = false;
                 log_at(s->config.log, LOG_WARN, s->config.program,
                        "accepting again");
             }
-            hand_off(s, ch);
+            hand_off(s, loop, ch);
         } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            return;
+            return; /* or another worker was quicker */
         } else if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
                    errno == ENOMEM) {
             /* Accepting again at once would spin on the same error: stop
              * watching the listener for a moment. Said once, not ten
              * times a second for as long as it lasts. */
-            if (!s->accept_paused)
+            if (!a->paused)
                 log_at(s->config.log, LOG_WARN, s->config.program,
                        "accept: %s; pausing accepts, retrying every %d ms",
                        strerror(errno), ACCEPT_PAUSE_MS);
-            s->accept_paused = true;
+            a->paused = true;
             key_set_interest_ops(key, 0);
-            event_loop_schedule(boss, ACCEPT_PAUSE_MS, resume_accepting, s,
+            event_loop_schedule(loop, ACCEPT_PAUSE_MS, resume_accepting, a,
                                 NULL);
             return;
         } else {
@@ -1148,38 +1207,42 @@ static void accept_ready(event_loop *boss, selection_key *key, void *context)
     }
 }
 
-static void listener_closing(event_loop *boss, selection_key *key,
+/* The loop is shutting down with the listener still registered. */
+static void listener_closing(event_loop *loop, selection_key *key,
                              void *context)
 {
-    (void)boss;
+    (void)loop;
     (void)key;
-    http_server *s = context;
-    channel_close(s->listener);
-    s->listener = NULL;
+    acceptor *a = context;
+    a->key = NULL;
+    listener_release(a->server);
 }
 
 static const event_loop_handler listener_handler = {accept_ready,
                                                     listener_closing};
 
-/* Registering the listener happens on the boss's thread; main waits for
- * the outcome (Netty's bind().sync()). */
+/* Registering the listener happens on each acceptor's thread; main waits
+ * for the outcome (Netty's bind().sync()). */
 typedef struct bind_call {
-    http_server *server;
     pthread_mutex_t lock;
     pthread_cond_t done_cond;
-    bool done;
-    event_loop_status status;
+    size_t waiting;
+    size_t failed;
 } bind_call;
 
-static void bind_on_boss(event_loop *boss, void *arg)
+static void bind_on_loop(event_loop *loop, void *arg)
 {
-    bind_call *b = arg;
-    event_loop_status st = event_loop_register(
-        boss, b->server->listener, OP_ACCEPT, &listener_handler, b->server,
-        &b->server->accept_key);
+    acceptor *a = arg;
+    http_server *s = a->server;
+    bind_call *b = s->binding;
+    event_loop_status st = event_loop_register(loop, s->listener, OP_ACCEPT,
+                                               &listener_handler, a, &a->key);
+    if (st == EVENT_LOOP_OK)
+        atomic_fetch_add(&s->listening, 1);
     pthread_mutex_lock(&b->lock);
-    b->status = st;
-    b->done = true;
+    if (st != EVENT_LOOP_OK)
+        b->failed++;
+    b->waiting--;
     pthread_cond_signal(&b->done_cond);
     pthread_mutex_unlock(&b->lock);
 }
@@ -1193,23 +1256,41 @@ int http_server_listen(http_server *s, channel *listener)
         return -1;
     }
     s->port = channel_local_port(s->listener);
-    bind_call b = {.server = s, .done = false};
+    channel_local_address(s->listener, s->address, sizeof s->address);
+    bind_call b = {.waiting = s->acceptor_count};
+    s->binding = &b;
     pthread_mutex_init(&b.lock, NULL);
     pthread_cond_init(&b.done_cond, NULL);
-    event_loop_status st =
-        event_loop_execute(event_loop_group_get(s->boss, 0), bind_on_boss, &b);
+    /* The listener stays open until every registration has been made or
+     * has failed: the count holds one reference for this function. */
+    atomic_store(&s->listening, 1);
+    for (size_t i = 0; i < s->acceptor_count; i++) {
+        acceptor *a = &s->acceptors[i];
+        if (event_loop_execute(a->loop, bind_on_loop, a) != EVENT_LOOP_OK) {
+            pthread_mutex_lock(&b.lock);
+            b.failed++;
+            b.waiting--;
+            pthread_mutex_unlock(&b.lock);
+        }
+    }
     pthread_mutex_lock(&b.lock);
-    while (st == EVENT_LOOP_OK && !b.done)
+    while (b.waiting > 0)
         pthread_cond_wait(&b.done_cond, &b.lock);
     pthread_mutex_unlock(&b.lock);
     pthread_cond_destroy(&b.done_cond);
     pthread_mutex_destroy(&b.lock);
-    if (st != EVENT_LOOP_OK || b.status != EVENT_LOOP_OK) {
-        channel_close(s->listener);
-        s->listener = NULL;
+    s->binding = NULL;
+    if (b.failed > 0) {
+        /* The acceptors that did register let go of the listener too. */
+        for (size_t i = 0; i < s->acceptor_count; i++)
+            if (s->acceptors[i].key != NULL)
+                event_loop_execute(s->acceptors[i].loop, stop_accepting,
+                                   &s->acceptors[i]);
+        listener_release(s);
         errno = EIO;
         return -1;
     }
+    listener_release(s);
     return 0;
 }
 
@@ -1220,11 +1301,8 @@ uint16_t http_server_port(const http_server *s)
 
 char *http_server_local_address(const http_server *s, char *out, size_t size)
 {
-    if (s->listener == NULL) {
-        snprintf(out, size, "?");
-        return out;
-    }
-    return channel_local_address(s->listener, out, size);
+    snprintf(out, size, "%s", s->address[0] ? s->address : "?");
+    return out;
 }
 
 /* --- the server
@@ -1283,14 +1361,28 @@ http_server *http_server_create(const http_server_config *config,
         goto fail;
     for (size_t i = 0; i < config->workers; i++)
         s->workers[i].loop = event_loop_group_get(s->group, i);
-    s->boss = event_loop_group_create(1, &options);
-    if (s->boss == NULL)
+    if (config->accept == HTTP_ACCEPT_BOSS) {
+        s->boss = event_loop_group_create(1, &options);
+        if (s->boss == NULL)
+            goto fail;
+    }
+    s->acceptor_count = s->boss != NULL ? 1 : config->workers;
+    s->acceptors = calloc(s->acceptor_count, sizeof *s->acceptors);
+    if (s->acceptors == NULL)
         goto fail;
+    for (size_t i = 0; i < s->acceptor_count; i++) {
+        s->acceptors[i].server = s;
+        s->acceptors[i].loop = s->boss != NULL
+                                   ? event_loop_group_get(s->boss, 0)
+                                   : s->workers[i].loop;
+    }
     return s;
 fail : {
     int saved = errno;
+    event_loop_group_free(s->boss);
     event_loop_group_free(s->group);
     thread_pool_free(s->pool);
+    free(s->acceptors);
     free(s->workers);
     pthread_cond_destroy(&s->drained_cond);
     pthread_mutex_destroy(&s->lock);
@@ -1304,8 +1396,9 @@ fail : {
  * close now, busy ones after their answer. */
 static void drain(event_loop *loop, void *arg)
 {
-    (void)loop;
     worker *w = arg;
+    if (w->server->config.accept == HTTP_ACCEPT_WORKERS)
+        acceptor_stop(&w->server->acceptors[w->index], loop);
     w->draining = true;
     connection *c = w->connections;
     while (c != NULL) {
@@ -1323,7 +1416,8 @@ size_t http_server_stop(http_server *s)
     if (s->stopped)
         return 0;
     s->stopped = true;
-    /* 1. No new connections: the boss's closing hook closes the listener. */
+    /* 1. No new connections: the boss ends, and its closing hook lets go
+     * of the listener (when the workers accept, each lets go in drain). */
     event_loop_group_free(s->boss);
     s->boss = NULL;
     /* 2. Every worker closes its idle connections, and the others after
@@ -1372,6 +1466,7 @@ void http_server_free(http_server *s)
     }
     if (s->listener != NULL)
         channel_close(s->listener);
+    free(s->acceptors);
     free(s->workers);
     pthread_cond_destroy(&s->drained_cond);
     pthread_mutex_destroy(&s->lock);

@@ -44,6 +44,16 @@
 #include "07-http-server/http_router.h"
 #include "log.h"
 
+/* Who accepts new connections. */
+typedef enum http_accept_mode {
+    /* Chapter 6's design: one boss loop accepts and hands each connection
+     * to a worker loop, a message across threads per connection. */
+    HTTP_ACCEPT_BOSS,
+    /* Every worker loop watches the listener on its own selector and
+     * keeps what it accepts; the others find nothing left (EAGAIN). */
+    HTTP_ACCEPT_WORKERS
+} http_accept_mode;
+
 typedef struct http_server_config {
     const char *program; /* for log lines */
     log_level log;
@@ -55,8 +65,9 @@ typedef struct http_server_config {
     long keepalive_timeout_ms; /* idle, between requests */
     long shutdown_timeout_ms;  /* how long stop waits for requests */
     size_t workers;            /* worker loops (>= 1) */
-    size_t pool_threads;       /* threads for blocking handlers (>= 1) */
-    size_t pool_queue;         /* waiting blocking requests; more get 503 */
+    http_accept_mode accept;
+    size_t pool_threads; /* threads for blocking handlers (>= 1) */
+    size_t pool_queue;   /* waiting blocking requests; more get 503 */
     selector_backend backend;
     int access_log_fd; /* Common Log Format lines go here; -1: off */
 } http_server_config;

@@ -58,6 +58,11 @@ static void usage(FILE *out, const http_server_config *d)
             "  -b, --bind ADDRESS         address (default 127.0.0.1)\n"
             "  -w, --workers N            worker loops (default %zu, one per "
             "CPU)\n"
+            "      --accept WHO           workers: each worker loop accepts "
+            "for itself;\n"
+            "                             boss: one boss loop accepts and "
+            "hands over\n"
+            "                             (default %s)\n"
             "      --backend NAME         select, poll or epoll (default "
             "%s)\n"
             "      --access-log WHERE     a file, - for stderr, or off "
@@ -97,12 +102,13 @@ static void usage(FILE *out, const http_server_config *d)
             "\n"
             "Try it: " PROGRAM " -p 8080 & then curl -i "
             "http://127.0.0.1:8080/hello\n",
-            d->workers, selector_backend_name(d->backend),
-            d->limits.max_request_line, d->limits.max_header_bytes,
-            d->limits.max_headers, (unsigned long long)d->limits.max_body,
-            d->max_requests, d->header_timeout_ms, d->body_timeout_ms,
-            d->send_timeout_ms, d->keepalive_timeout_ms, d->shutdown_timeout_ms,
-            d->pool_threads, d->pool_queue);
+            d->workers, d->accept == HTTP_ACCEPT_BOSS ? "boss" : "workers",
+            selector_backend_name(d->backend), d->limits.max_request_line,
+            d->limits.max_header_bytes, d->limits.max_headers,
+            (unsigned long long)d->limits.max_body, d->max_requests,
+            d->header_timeout_ms, d->body_timeout_ms, d->send_timeout_ms,
+            d->keepalive_timeout_ms, d->shutdown_timeout_ms, d->pool_threads,
+            d->pool_queue);
 }
 
 /* --- the servlets ----------------------------------------------------------
@@ -258,12 +264,14 @@ int main(int argc, char **argv)
         OPT_KEEPALIVE_TIMEOUT,
         OPT_SHUTDOWN_TIMEOUT,
         OPT_POOL_THREADS,
-        OPT_POOL_QUEUE
+        OPT_POOL_QUEUE,
+        OPT_ACCEPT
     };
     static const struct option options[] = {
         {"port", required_argument, NULL, 'p'},
         {"bind", required_argument, NULL, 'b'},
         {"workers", required_argument, NULL, 'w'},
+        {"accept", required_argument, NULL, OPT_ACCEPT},
         {"backend", required_argument, NULL, OPT_BACKEND},
         {"access-log", required_argument, NULL, OPT_ACCESS_LOG},
         {"root", required_argument, NULL, OPT_ROOT},
@@ -291,6 +299,15 @@ int main(int argc, char **argv)
         case 'b': bind_host = optarg; break;
         case 'w':
             config.workers = number("worker count", optarg, 1, MAX_WORKERS);
+            break;
+        case OPT_ACCEPT:
+            if (strcmp(optarg, "boss") == 0)
+                config.accept = HTTP_ACCEPT_BOSS;
+            else if (strcmp(optarg, "workers") == 0)
+                config.accept = HTTP_ACCEPT_WORKERS;
+            else
+                die(PROGRAM, "--accept: '%s' is neither boss nor workers",
+                    optarg);
             break;
         case OPT_BACKEND:
             config.backend = selector_backend_or_die(PROGRAM, optarg);
