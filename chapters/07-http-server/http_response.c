@@ -176,6 +176,25 @@ static bool put_text(buffer *b, const char *text)
     return put(b, text, strlen(text));
 }
 
+size_t http_format_uint(char *out, uint64_t value, unsigned base)
+{
+    char digits[HTTP_UINT_DIGITS];
+    size_t n = 0;
+    do {
+        digits[n++] = "0123456789abcdef"[value % base];
+        value /= base;
+    } while (value > 0);
+    for (size_t i = 0; i < n; i++)
+        out[i] = digits[n - 1 - i];
+    return n;
+}
+
+static bool put_uint(buffer *b, uint64_t value, unsigned base)
+{
+    char digits[HTTP_UINT_DIGITS];
+    return put(b, digits, http_format_uint(digits, value, base));
+}
+
 /* excerpt:begin add-header */
 bool http_response_add_header(http_response *r, const char *name,
                               const char *value)
@@ -317,19 +336,17 @@ bool http_response_finish(http_response *r, const http_finish *how)
         r->chunked && how->minor_version >= 1 && !bodiless && !streamed;
     bool keep_alive = how->keep_alive && !r->close;
 
-    char line[96];
     buffer *h = r->head;
     buffer_clear(h);
-    snprintf(line, sizeof line, "HTTP/1.1 %d %s\r\n", status,
-             http_status_reason(status));
-    bool ok = put_text(h, line) && put(h, how->date, how->date_length) &&
+    bool ok = put_text(h, "HTTP/1.1 ") && put_uint(h, (uint64_t)status, 10) &&
+              put(h, " ", 1) && put_text(h, http_status_reason(status)) &&
+              put(h, "\r\n", 2) && put(h, how->date, how->date_length) &&
               put_text(h, "Server: nio-c\r\n");
     if (chunked) {
         ok = ok && put_text(h, "Transfer-Encoding: chunked\r\n");
     } else if (!bodiless) {
-        snprintf(line, sizeof line, "Content-Length: %llu\r\n",
-                 (unsigned long long)r->body_length);
-        ok = ok && put_text(h, line);
+        ok = ok && put_text(h, "Content-Length: ") &&
+             put_uint(h, r->body_length, 10) && put(h, "\r\n", 2);
     }
     if (!keep_alive)
         ok = ok && put_text(h, "Connection: close\r\n");
@@ -343,9 +360,7 @@ bool http_response_finish(http_response *r, const http_finish *how)
     r->out[r->out_count++] = h;
     bool send_body = !how->head && !bodiless;
     if (send_body && chunked && r->body_length > 0) {
-        snprintf(line, sizeof line, "%llx\r\n",
-                 (unsigned long long)r->body_length);
-        ok = ok && put_text(h, line);
+        ok = ok && put_uint(h, r->body_length, 16) && put(h, "\r\n", 2);
     }
     if (send_body && r->body_length > 0 && !streamed)
         r->out[r->out_count++] = body;

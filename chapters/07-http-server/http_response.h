@@ -40,6 +40,13 @@ typedef struct http_response http_response;
 /* "OK", "Not Found", ...; "Unknown" for a code without a phrase here. */
 const char *http_status_reason(int status);
 
+/* Writes `value` in base 10 or 16 (lower-case digits) at `out`, which has
+ * room for HTTP_UINT_DIGITS characters; returns how many, without a NUL.
+ * Each response formats a few numbers; snprintf would spend more time
+ * reading its format than writing the digits. */
+#define HTTP_UINT_DIGITS 20
+size_t http_format_uint(char *out, uint64_t value, unsigned base);
+
 /* head_capacity: room for the status line and every field (fields past it
  * are refused); body_capacity: the reusable body buffer; body_limit: the
  * most a handler may write (the body grows up to it). NULL on ENOMEM. */

@@ -4,6 +4,7 @@
  * static_file.h for the policy.
  */
 #include "07-http-server/static_file.h"
+#include "07-http-server/http_response.h" /* http_format_uint */
 
 #include <dirent.h>
 #include <errno.h>
@@ -464,11 +465,20 @@ int static_file_list_directory(int dir_fd, const char *path, unsigned flags,
 
 /* --- 2. deciding the response ----------------------------------------- */
 
+/* "INODE-SIZE-SECONDS.NANOSECONDS" in hexadecimal, quoted: it changes
+ * whenever the file is replaced, resized or written. */
 void static_file_etag(const struct stat *st, char out[STATIC_ETAG_SIZE])
 {
-    snprintf(out, STATIC_ETAG_SIZE, "\"%jx-%jx-%jx.%lx\"",
-             (uintmax_t)st->st_ino, (uintmax_t)st->st_size,
-             (uintmax_t)st->st_mtim.tv_sec, (unsigned long)st->st_mtim.tv_nsec);
+    const uint64_t parts[4] = {(uint64_t)st->st_ino, (uint64_t)st->st_size,
+                               (uint64_t)st->st_mtim.tv_sec,
+                               (uint64_t)st->st_mtim.tv_nsec};
+    size_t n = 0;
+    out[n++] = '"';
+    for (int i = 0; i < 4; i++) {
+        n += http_format_uint(out + n, parts[i], 16);
+        out[n++] = i == 3 ? '"' : i == 2 ? '.' : '-';
+    }
+    out[n] = '\0';
 }
 
 static bool is_ows(char c)

@@ -324,10 +324,40 @@ static void check_router(tap *t)
     TAP_OK(t, router.count == 0 && router.routes == NULL, "free");
 }
 
+static void check_format_uint(tap *t)
+{
+    static const struct {
+        uint64_t value;
+        unsigned base;
+        const char *text;
+    } cases[] = {
+        {0, 10, "0"},
+        {9, 10, "9"},
+        {10, 10, "10"},
+        {1234567890, 10, "1234567890"},
+        {UINT64_MAX, 10, "18446744073709551615"},
+        {0, 16, "0"},
+        {255, 16, "ff"},
+        {0x1000, 16, "1000"},
+        {UINT64_MAX, 16, "ffffffffffffffff"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char out[HTTP_UINT_DIGITS + 1];
+        memset(out, '#', sizeof out);
+        size_t n = http_format_uint(out, cases[i].value, cases[i].base);
+        TAP_OK(t,
+               n == strlen(cases[i].text) &&
+                   memcmp(out, cases[i].text, n) == 0 && out[n] == '#',
+               "format %s in base %u, nothing written past it", cases[i].text,
+               cases[i].base);
+    }
+}
+
 int main(void)
 {
     tap t = {0, 0};
     check_response(&t);
+    check_format_uint(&t);
     check_router(&t);
     return tap_done(&t);
 }
