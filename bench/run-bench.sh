@@ -83,20 +83,26 @@ chmod 644 "$www/hello.txt" "$www/64k.bin"
 
 # --- the servers --------------------------------------------------------
 
-# start_httpd WORKERS [ARGS...]: sets httpd_port.
+# start_httpd WORKERS [NAME [ARGS...]]: sets httpd_port (boss_port for
+# NAME boss).
 start_httpd() {
     w=$1
+    name=${2:-httpd}
     shift
+    [ $# -eq 0 ] || shift
     # 10,000 idle connections need more descriptors than the usual 1,024.
     # shellcheck disable=SC2016 # expanded by that shell, not this one
-    launch httpd sh -c 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"' \
+    launch "$name" sh -c 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"' \
         sh "$bin/httpd" -p 0 --workers "$w" --access-log off --root "$www" \
         "$@"
-    wait_listening httpd || {
-        say "run-bench: httpd did not start: $(head -n 1 "$work/httpd.err")"
+    wait_listening "$name" || {
+        say "run-bench: $name did not start: $(head -n 1 "$work/$name.err")"
         exit 1
     }
-    httpd_port=$port
+    case $name in
+    boss) boss_port=$port ;;
+    *) httpd_port=$port ;;
+    esac
 }
 
 start_floor() {
@@ -243,6 +249,8 @@ if [ "$have_wrk" = yes ]; then
     for w in $worker_counts; do
         say "== $w worker(s): httpd, nginx and the floor, ${seconds} s per run, $rounds rounds"
         start_httpd "$w"
+        # chapter 6's design, for the case where it costs most
+        start_httpd "$w" boss --accept boss
         start_floor "$w"
         start_nginx "$w"
         threads=$w
@@ -254,6 +262,7 @@ if [ "$have_wrk" = yes ]; then
             [ "$hpath" = - ] || servers=httpd
             [ -n "$nginx_port" ] && servers="$servers nginx"
             [ "$name" = keepalive ] && servers="$servers floor"
+            [ "$name" = close ] && servers="$servers boss"
             [ -n "$servers" ] || continue
             reversed=$(echo "$servers" | awk '{ for (i = NF; i > 0; i--) printf "%s ", $i }')
             round=0
@@ -266,6 +275,7 @@ if [ "$have_wrk" = yes ]; then
                     httpd) sport=$httpd_port path=$hpath ;;
                     nginx) sport=$nginx_port path=$npath ;;
                     floor) sport=$floor_port path=/ ;;
+                    boss) sport=$boss_port path=$hpath ;;
                     esac
                     if [ "$round" -eq 1 ]; then
                         saved=$seconds
@@ -280,6 +290,7 @@ if [ "$have_wrk" = yes ]; then
             done
         done <"$work/cases"
         stop httpd
+        stop boss
         stop floor
         [ -n "$nginx_port" ] && stop nginx
     done
@@ -460,6 +471,23 @@ plotdata="$work/plot.dat"
                 # The plot's row: label, three rates, three p99s ("?": none).
                 echo "\"$label, $w w\" $(plot_fields "$h" 1) $(plot_fields "$n" 1) $(plot_fields "$f" 1) $(plot_fields "$h" 3) $(plot_fields "$n" 3) $(plot_fields "$f" 3)" >>"$plotdata"
             done
+        done
+        echo
+        echo "Who accepts, with \`Connection: close\` (a new connection per"
+        echo "request): httpd's workers each accepting for themselves (the"
+        echo "default), or chapter 6's boss handing every connection over"
+        echo "(\`--accept boss\`)."
+        echo
+        echo "| workers | httpd req/s | httpd --accept boss req/s | nginx req/s | workers / boss | CPU us per request: httpd / boss / nginx |"
+        echo "|---:|---:|---:|---:|---:|---:|"
+        for w in $worker_counts; do
+            h=$(figure httpd close "$w")
+            b=$(figure boss close "$w")
+            n=$(figure nginx close "$w")
+            hc=$(echo "$h" | awk 'NF == 4 { print $4 }')
+            bc=$(echo "$b" | awk 'NF == 4 { print $4 }')
+            nc=$(echo "$n" | awk 'NF == 4 { print $4 }')
+            echo "| $w | ${h%% *} | ${b%% *} | ${n%% *} | $(ratio "${h%% *}" "${b%% *}") | ${hc:--} / ${bc:--} / ${nc:--} |"
         done
         echo
     fi

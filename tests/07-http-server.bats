@@ -444,7 +444,8 @@ H='Host: test\r\n'
 
 # thread_count: the server's threads now.
 thread_count() {
-    ls "/proc/$SERVER_PID/task" | wc -l
+    local tasks=("/proc/$SERVER_PID/task"/*)
+    echo "${#tasks[@]}"
 }
 
 @test "--accept: the workers accept for themselves, or a boss hands over; both serve and stop" {

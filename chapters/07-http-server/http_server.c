@@ -116,6 +116,7 @@ struct connection {
     context *ctx;
     phase phase;
     bool peer_closed; /* end of stream seen */
+    bool no_delay;    /* TCP_NODELAY set */
     uint64_t requests;
     char remote[SOCKET_ADDRESS_TEXT]; /* for the access log */
 };
@@ -498,6 +499,15 @@ static void respond(connection *c)
         http_response_finish(res, &how);
     }
     ctx->keep_alive = how.keep_alive && !http_response_wants_close(res);
+    if (ctx->keep_alive && !c->no_delay) {
+        /* The next small answer must leave at once, not wait for the ACK
+         * of this one (Nagle). A connection closed after its only answer
+         * never needs it: close sends whatever is left. */
+        int one = 1;
+        setsockopt(channel_fd(c->ch), IPPROTO_TCP, TCP_NODELAY, &one,
+                   sizeof one);
+        c->no_delay = true;
+    }
     atomic_fetch_add_explicit(&w->requests, 1, memory_order_relaxed);
     access_log(c);
     c->phase = P_WRITING;
@@ -1095,9 +1105,6 @@ static connection *conn_new(http_server *s, channel *ch)
         channel_close(ch);
         return NULL;
     }
-    /* Small responses leave at once instead of waiting for an ACK. */
-    int one = 1;
-    setsockopt(channel_fd(ch), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     c->ch = ch;
     c->t_kind = T_NONE;
     c->w = &s->workers[0]; /* for adopt to find the server */
