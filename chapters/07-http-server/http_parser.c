@@ -72,13 +72,32 @@ static unsigned char lower(unsigned char c)
     return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + ('a' - 'A')) : c;
 }
 
-/* Skips bytes of class `cls` from b[i] up to `end`; four at a time, with
- * one branch for the four, since most runs are longer than that. */
+/* Skips bytes of class `cls` from b[i] up to `end`: eight bytes per check
+ * of the bound, each with its own test. Every test but the last of a run
+ * goes the same way, so the processor predicts them and runs ahead; it is
+ * faster than combining the classes of several bytes into one test, which
+ * waits for all of them and then has to find the one that failed. */
 static size_t skip_class(const unsigned char *b, size_t i, size_t end, int cls)
 {
-    while (end - i >= 4 && (char_class[b[i]] & char_class[b[i + 1]] &
-                            char_class[b[i + 2]] & char_class[b[i + 3]] & cls))
-        i += 4;
+    while (end - i >= 8) {
+        if (!is_class(b[i], cls))
+            return i;
+        if (!is_class(b[i + 1], cls))
+            return i + 1;
+        if (!is_class(b[i + 2], cls))
+            return i + 2;
+        if (!is_class(b[i + 3], cls))
+            return i + 3;
+        if (!is_class(b[i + 4], cls))
+            return i + 4;
+        if (!is_class(b[i + 5], cls))
+            return i + 5;
+        if (!is_class(b[i + 6], cls))
+            return i + 6;
+        if (!is_class(b[i + 7], cls))
+            return i + 7;
+        i += 8;
+    }
     while (i < end && is_class(b[i], cls))
         i++;
     return i;
@@ -93,28 +112,44 @@ static uint64_t load_le64(const unsigned char *b)
            (uint64_t)b[6] << 48 | (uint64_t)b[7] << 56;
 }
 
-/* Skips field-value bytes from b[i] up to `end`, eight at a time: a word
+/* The index (0-7) of the lowest byte of `flagged` whose top bit is set;
+ * flagged is not 0 and has only top bits of bytes set. Every later byte
+ * the parser reads waits for this answer, so it must take few steps: the
+ * processor's count of trailing zeros where the compiler offers it (GCC,
+ * Clang), else a multiply that adds up the bytes below the lowest flag
+ * (bit 8k+7: the word below it, shifted down by 7, is 0xff in each of the
+ * k bytes before byte k) into the top byte. */
+static size_t lowest_flagged_byte(uint64_t flagged)
+{
+#if defined(__GNUC__)
+    return (unsigned)__builtin_ctzll(flagged) / 8;
+#else
+    const uint64_t ones = 0x0101010101010101u;
+    uint64_t before = ((flagged & (0 - flagged)) - 1) >> 7;
+    return (size_t)(((before & ones) * ones) >> 56);
+#endif
+}
+
+/* Skips field-value bytes from b[i] up to `end`, eight at a time. A word
  * is let through when none of its bytes is a control byte (below 0x20:
- * CR, LF, NUL, HTAB...) or DEL, the test being the classic "has a byte
- * less than n" bit trick (bytes from 0x80 up, obs-text, pass it). When a
- * word fails, the lowest flagged byte is exact, so the scan jumps to it
+ * CR, LF, NUL, HTAB...) or DEL: subtracting 0x20 from each byte borrows
+ * into its top bit when it is below 0x20, adding 1 to its low seven bits
+ * carries into it when they are 0x7f, and a byte whose own top bit is set
+ * (obs-text, allowed) is let off. A borrow can only spoil the bytes above
+ * a flagged one, so the lowest flagged byte is exact: the scan jumps to it
  * and looks at it alone: HTAB goes on, anything else stops the scan. */
 static size_t skip_value_bytes(const unsigned char *b, size_t i, size_t end)
 {
     const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
     while (end - i >= 8) {
         uint64_t x = load_le64(b + i);
-        uint64_t y = x ^ (ones * 0x7f);
         uint64_t flagged =
-            (((x - ones * 0x20) & ~x) | ((y - ones) & ~y)) & highs;
+            ((x - ones * 0x20) | ((x & ~highs) + ones)) & ~x & highs;
         if (flagged == 0) {
             i += 8;
             continue;
         }
-        size_t k = 0;
-        while (!(flagged & ((uint64_t)0x80 << (8 * k))))
-            k++;
-        i += k;
+        i += lowest_flagged_byte(flagged);
         if (b[i] != '\t')
             return i;
         i++;
@@ -128,17 +163,33 @@ static size_t skip_value_bytes(const unsigned char *b, size_t i, size_t end)
 
 bool http_string_equals(http_string s, const char *text)
 {
-    size_t n = strlen(text);
-    return s.length == n && (n == 0 || memcmp(s.data, text, n) == 0);
+    /* One pass: text's NUL is found by the comparison, not by strlen. */
+    for (size_t i = 0; i < s.length; i++)
+        if (text[i] == '\0' || s.data[i] != text[i])
+            return false;
+    return text[s.length] == '\0';
 }
 
 bool http_string_equals_nocase(http_string s, const char *text)
 {
-    size_t n = strlen(text);
+    /* One pass: text's NUL is found by the comparison, not by strlen. */
+    for (size_t i = 0; i < s.length; i++)
+        if (text[i] == '\0' ||
+            lower((unsigned char)s.data[i]) != lower((unsigned char)text[i]))
+            return false;
+    return text[s.length] == '\0';
+}
+
+/* `s` against a lower-case literal, ignoring the case of s. Inlined, the
+ * literal's length is a constant, so a length that differs costs one
+ * comparison, and only one side needs lowering. */
+static bool equals_lower(http_string s, const char *lower_text)
+{
+    size_t n = strlen(lower_text);
     if (s.length != n)
         return false;
     for (size_t i = 0; i < n; i++)
-        if (lower((unsigned char)s.data[i]) != lower((unsigned char)text[i]))
+        if (lower((unsigned char)s.data[i]) != (unsigned char)lower_text[i])
             return false;
     return true;
 }
@@ -201,17 +252,14 @@ static bool host_is_valid(const unsigned char *h, size_t n, bool need_port)
             return false;
         i++;
     } else {
-        while (i < n && h[i] != ':') {
-            if (h[i] == '%') {
-                if (i + 2 >= n || !is_class(h[i + 1], C_HEX) ||
-                    !is_class(h[i + 2], C_HEX))
-                    return false;
-                i += 3;
-            } else if (is_class(h[i], C_REGNAME)) {
-                i++;
-            } else {
+        for (;;) {
+            i = skip_class(h, i, n, C_REGNAME);
+            if (i == n || h[i] != '%')
+                break;
+            if (i + 2 >= n || !is_class(h[i + 1], C_HEX) ||
+                !is_class(h[i + 2], C_HEX))
                 return false;
-            }
+            i += 3;
         }
     }
     if (i == n)
@@ -281,8 +329,7 @@ static const char *analyse_target(http_request *r)
     http_string scheme = {t, i};
     if (i + 3 > n || memcmp(t + i, "://", 3) != 0)
         return "invalid target";
-    if (!http_string_equals_nocase(scheme, "http") &&
-        !http_string_equals_nocase(scheme, "https"))
+    if (!equals_lower(scheme, "http") && !equals_lower(scheme, "https"))
         return "unsupported scheme in the target";
     size_t a = i + 3, e = a;
     while (e < n && t[e] != '/' && t[e] != '?')
@@ -356,7 +403,10 @@ void http_parser_reset(http_parser *parser)
     parser->trailers = false;
     parser->headers = parser->request_fields;
     parser->header_capacity = parser->request_capacity;
-    memset(&parser->request, 0, sizeof parser->request);
+    /* A copy of an empty request, not a memset: compilers turn a memset
+     * this size into a string instruction that is slow to start. */
+    static const http_request none;
+    parser->request = none;
 }
 
 void http_parser_begin_trailers(http_parser *parser, http_header *fields,
@@ -415,7 +465,7 @@ static const char *transfer_coding(http_parser *p, http_string coding)
         n++;
     if (n == 0)
         return "invalid Transfer-Encoding";
-    if (n == coding.length && http_string_equals_nocase(coding, "chunked"))
+    if (n == coding.length && equals_lower(coding, "chunked"))
         p->flags |= F_TE_CHUNKED;
     else
         p->flags |= F_TE_OTHER;
@@ -424,9 +474,9 @@ static const char *transfer_coding(http_parser *p, http_string coding)
 
 static const char *connection_option(http_parser *p, http_string option)
 {
-    if (http_string_equals_nocase(option, "close"))
+    if (equals_lower(option, "close"))
         p->flags |= F_CLOSE;
-    else if (http_string_equals_nocase(option, "keep-alive"))
+    else if (equals_lower(option, "keep-alive"))
         p->flags |= F_KEEP_ALIVE;
     return NULL;
 }
@@ -450,16 +500,6 @@ static bool parse_content_length(http_string v, uint64_t *out)
 }
 /* excerpt:end content-length */
 
-/* A field name against a lower-case name of the same length (the caller
- * switched on the length already). */
-static bool name_is(http_string name, const char *lower_name)
-{
-    for (size_t i = 0; i < name.length; i++)
-        if (lower((unsigned char)name.data[i]) != (unsigned char)lower_name[i])
-            return false;
-    return true;
-}
-
 /* One complete field line: store it, and act on the fields that frame the
  * message. Returns HTTP_PARSE_MORE to go on. */
 static http_parse_status field_done(http_parser *p, const char *data,
@@ -467,17 +507,16 @@ static http_parse_status field_done(http_parser *p, const char *data,
 {
     if (p->header_count == p->header_capacity)
         return fail(p, 431, "too many header fields");
-    http_header *h = &p->headers[p->header_count++];
-    h->name = (http_string){data + p->name_start, p->name_end - p->name_start};
-    h->value = (http_string){data + p->value_start, value_end - p->value_start};
+    http_string name = {data + p->name_start, p->name_end - p->name_start};
+    http_string value = {data + p->value_start, value_end - p->value_start};
+    p->headers[p->header_count++] = (http_header){name, value};
     if (p->trailers)
         return HTTP_PARSE_MORE; /* a trailer frames nothing */
 
     http_request *r = &p->request;
-    http_string name = h->name, value = h->value;
     switch (name.length) {
     case 4:
-        if (!name_is(name, "host"))
+        if (!equals_lower(name, "host"))
             break;
         if (p->flags & F_HOST)
             return fail(p, 400, "more than one Host");
@@ -489,7 +528,7 @@ static http_parse_status field_done(http_parser *p, const char *data,
             r->host = value;
         break;
     case 14:
-        if (!name_is(name, "content-length"))
+        if (!equals_lower(name, "content-length"))
             break;
         if (p->flags & F_LENGTH)
             return fail(p, 400, "more than one Content-Length");
@@ -500,7 +539,7 @@ static http_parse_status field_done(http_parser *p, const char *data,
         p->flags |= F_LENGTH;
         break;
     case 17: {
-        if (!name_is(name, "transfer-encoding"))
+        if (!equals_lower(name, "transfer-encoding"))
             break;
         if (r->minor_version == 0)
             return fail(p, 400, "Transfer-Encoding in HTTP/1.0");
@@ -513,13 +552,13 @@ static http_parse_status field_done(http_parser *p, const char *data,
         break;
     }
     case 10:
-        if (name_is(name, "connection"))
+        if (equals_lower(name, "connection"))
             each_element(p, value, connection_option);
         break;
     case 6:
-        if (!name_is(name, "expect") || r->minor_version == 0)
+        if (!equals_lower(name, "expect") || r->minor_version == 0)
             break; /* HTTP/1.0 expectations are ignored (RFC 9110 §10.1.1) */
-        if (!http_string_equals_nocase(value, "100-continue"))
+        if (!equals_lower(value, "100-continue"))
             return fail(p, 417, "unsupported expectation");
         p->flags |= F_EXPECT;
         break;
@@ -643,19 +682,23 @@ static http_parse_status run(http_parser *p, const char *data, size_t length)
             /* fall through */
         case S_VERSION: {
             /* HTTP-version = "HTTP/" DIGIT "." DIGIT, then CRLF: every byte
-             * is checked as soon as it is here, the whole once all are. */
+             * is checked as soon as it is here, the whole once all are.
+             * The two versions served, all ten bytes here, are the usual
+             * case and need only two comparisons. */
             static const char shape[] = "HTTP/#.#\r\n";
-            for (size_t k = 0; k < 10; k++) {
-                NEED(i + k, i);
-                unsigned char c = b[i + k];
-                if (shape[k] == '#' ? !is_digit(c)
-                                    : c != (unsigned char)shape[k])
-                    return fail(p, 400,
-                                k >= 8 ? "request line not ended by CRLF"
-                                       : "malformed HTTP version");
-            }
-            if (b[i + 5] != '1' || (b[i + 7] != '0' && b[i + 7] != '1'))
+            if (end - i < 10 || (memcmp(b + i, "HTTP/1.1\r\n", 10) != 0 &&
+                                 memcmp(b + i, "HTTP/1.0\r\n", 10) != 0)) {
+                for (size_t k = 0; k < 10; k++) {
+                    NEED(i + k, i);
+                    unsigned char c = b[i + k];
+                    if (shape[k] == '#' ? !is_digit(c)
+                                        : c != (unsigned char)shape[k])
+                        return fail(p, 400,
+                                    k >= 8 ? "request line not ended by CRLF"
+                                           : "malformed HTTP version");
+                }
                 return fail(p, 505, "HTTP version not supported");
+            }
             r->minor_version = b[i + 7] - '0';
             i += 10;
             p->state = S_FIELD_START;
@@ -663,32 +706,34 @@ static http_parse_status run(http_parser *p, const char *data, size_t length)
         }
         case S_FIELD_START:
             NEED(i, i);
-            if (b[i] == '\r') {
-                NEED(i + 1, i);
-                if (b[i + 1] != '\n')
-                    return fail(p, 400, "bare CR after the header fields");
-                i += 2;
-                p->scanned += i - first;
-                p->offset = i;
-                p->state = S_DONE;
-                if (p->trailers)
-                    return HTTP_PARSE_DONE;
-                r->head_length = i;
-                r->headers = p->headers;
-                r->header_count = p->header_count;
-                return head_done(p);
-            }
-            if (is_ows(b[i]))
-                return fail(p, 400,
-                            p->header_count == 0 && !p->trailers
-                                ? "whitespace before the first field"
-                                : "obsolete line folding");
-            if (!is_class(b[i], C_TCHAR))
+            if (!is_class(b[i], C_TCHAR)) {
+                /* Not a field name: the empty line, or an error. */
+                if (b[i] == '\r') {
+                    NEED(i + 1, i);
+                    if (b[i + 1] != '\n')
+                        return fail(p, 400, "bare CR after the header fields");
+                    i += 2;
+                    p->scanned += i - first;
+                    p->offset = i;
+                    p->state = S_DONE;
+                    if (p->trailers)
+                        return HTTP_PARSE_DONE;
+                    r->head_length = i;
+                    r->headers = p->headers;
+                    r->header_count = p->header_count;
+                    return head_done(p);
+                }
+                if (is_ows(b[i]))
+                    return fail(p, 400,
+                                p->header_count == 0 && !p->trailers
+                                    ? "whitespace before the first field"
+                                    : "obsolete line folding");
                 return fail(p, 400,
                             b[i] == ':'    ? "empty field name"
                             : b[i] == '\n' ? "bare LF in the header section"
                                            : "invalid field name");
-            p->name_start = i;
+            }
+            p->name_start = i++;
             p->state = S_NAME;
             /* fall through */
         case S_NAME:

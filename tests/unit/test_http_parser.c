@@ -507,6 +507,42 @@ static const request_case request_cases[] = {
     RC(.name = "too many fields",
        .input = "GET / HTTP/1.1\r\nHost: h\r\nA: 1\r\nB: 2\r\nC: 3" END END,
        .expect = 431, .limits = &small),
+
+    /* --- the edges of the fast paths: eight bytes at a time, one check
+     * for the usual version, names recognised by their length --- */
+    RC(.name = "bad byte at the end of a run of eight in a field name",
+       .input = "GET / HTTP/1.1\r\n" H11 "Abcdefg@: v" END END, .expect = 400),
+    RC(.name = "bad byte just after a run of eight in a field name",
+       .input = "GET / HTTP/1.1\r\n" H11 "Abcdefgh@: v" END END, .expect = 400),
+    RC(.name = "bad byte at the end of two runs of eight in a field name",
+       .input = "GET / HTTP/1.1\r\n" H11 "Abcdefghijklmno@: v" END END,
+       .expect = 400),
+    RC(.name = "space after a sixteen-byte field name",
+       .input = "GET / HTTP/1.1\r\n" H11 "Abcdefghijklmnop : v" END END,
+       .expect = 400),
+    RC(.name = "bad byte after a run of eight in the target",
+       .input = "GET /abcdefghijklmno<p HTTP/1.1\r\n" H11 END, .expect = 400),
+    RC(.name = "HTTP/1.0 then CR and another byte",
+       .input = "GET / HTTP/1.0\rX\r\n\r\n", .expect = 400),
+    RC(.name = "HTTP/1.1 then LF and CR", .input = "GET / HTTP/1.1\n\r" H11 END,
+       .expect = 400),
+    RC(.name = "HTTP/1.9 is not spoken here",
+       .input = "GET / HTTP/1.9\r\n" H11 END, .expect = 505),
+    RC(.name = "Host with escapes and a port",
+       .input = "GET / HTTP/1.1\r\nHost: a%41b.%7e:8080" END END,
+       .expect = DONE, .host = "a%41b.%7e:8080"),
+    RC(.name = "Host with an escape cut short before the port",
+       .input = "GET / HTTP/1.1\r\nHost: a%4:80" END END, .expect = 400),
+    RC(.name = "Connection options in capitals",
+       .input = "GET / HTTP/1.0\r\nConnection: KEEP-ALIVE" END END,
+       .expect = DONE, .keep_alive = 1),
+    RC(.name = "a name one byte longer than Content-Length",
+       .input = "GET / HTTP/1.1\r\n" H11 "Content-Lengths: x" END END,
+       .expect = DONE, .body = HTTP_BODY_NONE + 1),
+    RC(.name = "Content-Length in mixed case",
+       .input = "POST / HTTP/1.1\r\n" H11 "cONTENT-lENGTH: 3" END END "abc",
+       .expect = DONE, .body = HTTP_BODY_LENGTH + 1, .length = 3,
+       .trailing = 3),
 };
 
 typedef struct outcome {
@@ -1002,12 +1038,86 @@ static void check_chunked_case(tap *t, const chunked_case *c)
     guard_free(&g);
 }
 
+/* --- the eight-byte value scan, at every offset in a word ------------- */
+
+/* One byte of each kind, placed at each offset of a 24-byte value, so that
+ * it falls at every position of a word and on both sides of a word's edge,
+ * whatever the alignment of the head: allowed bytes must leave the value
+ * whole (HTAB included, trimmed only at its ends), the others must be 400,
+ * fed whole and byte by byte. */
+static void check_value_scan(tap *t)
+{
+    static const struct {
+        const char *name;
+        unsigned char byte;
+        bool allowed;
+    } kinds[] = {
+        {"HTAB", '\t', true},          {"obs-text 0x80", 0x80, true},
+        {"obs-text 0xff", 0xff, true}, {"'~'", '~', true},
+        {"DEL", 0x7f, false},          {"NUL", 0x00, false},
+        {"0x01", 0x01, false},         {"0x1f", 0x1f, false},
+        {"bare LF", '\n', false},      {"bare CR", '\r', false},
+    };
+    static const char head[] = "GET / HTTP/1.1\r\nHost: h\r\nX: ";
+    enum { VALUE = 24 };
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        bool ok = true;
+        size_t bad_at = 0;
+        for (size_t at = 0; at < VALUE && ok; at++) {
+            char in[sizeof head + VALUE + 4];
+            char value[VALUE];
+            memset(value, 'v', VALUE);
+            value[at] = (char)kinds[k].byte;
+            size_t n = sizeof head - 1;
+            memcpy(in, head, n);
+            memcpy(in + n, value, VALUE);
+            memcpy(in + n + VALUE, "\r\n\r\n", 4);
+            n += VALUE + 4;
+
+            /* what the value must be: without HTAB at either end */
+            size_t from = 0, to = VALUE;
+            while (from < to && value[from] == '\t')
+                from++;
+            while (to > from && value[to - 1] == '\t')
+                to--;
+
+            guarded g = guard_copy(in, n);
+            for (int bytewise = 0; bytewise < 2 && ok; bytewise++) {
+                http_header headers[8];
+                http_parser parser;
+                http_request r;
+                http_parser_init(&parser, &defaults, headers, 8);
+                http_parse_status s = HTTP_PARSE_MORE;
+                for (size_t len = bytewise ? 1 : n;
+                     len <= n && s == HTTP_PARSE_MORE; len++)
+                    s = http_parser_parse_request(&parser, g.data, len, &r);
+                if (kinds[k].allowed)
+                    ok = s == HTTP_PARSE_DONE && r.header_count == 2 &&
+                         r.headers[1].value.length == to - from &&
+                         memcmp(r.headers[1].value.data, value + from,
+                                to - from) == 0;
+                else
+                    ok = s == HTTP_PARSE_ERROR && parser.status == 400;
+            }
+            guard_free(&g);
+            bad_at = at;
+        }
+        if (ok)
+            TAP_OK(t, true, "value scan: %s at each of %d offsets",
+                   kinds[k].name, VALUE);
+        else
+            TAP_OK(t, false, "value scan: %s at offset %zu", kinds[k].name,
+                   bad_at);
+    }
+}
+
 int main(void)
 {
     tap t = {0, 0};
     for (size_t i = 0; i < sizeof request_cases / sizeof request_cases[0]; i++)
         check_request_case(&t, &request_cases[i]);
     check_linear(&t);
+    check_value_scan(&t);
     check_fields(&t);
     for (size_t i = 0; i < sizeof chunked_cases / sizeof chunked_cases[0]; i++)
         check_chunked_case(&t, &chunked_cases[i]);
