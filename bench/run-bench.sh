@@ -83,13 +83,13 @@ chmod 644 "$www/hello.txt" "$www/64k.bin"
 
 # --- the servers --------------------------------------------------------
 
-# start_httpd WORKERS [NAME [ARGS...]]: sets httpd_port (boss_port for
-# NAME boss).
-start_httpd() {
-    w=$1
-    name=${2:-httpd}
-    shift
-    [ $# -eq 0 ] || shift
+# start_httpd_as NAME WORKERS [ARGS...]: sets httpd_port, or boss_port
+# for NAME boss. start_httpd WORKERS [ARGS...]: the same, named httpd.
+start_httpd() { start_httpd_as httpd "$@"; }
+start_httpd_as() {
+    name=$1
+    w=$2
+    shift 2
     # 10,000 idle connections need more descriptors than the usual 1,024.
     # shellcheck disable=SC2016 # expanded by that shell, not this one
     launch "$name" sh -c 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"' \
@@ -250,7 +250,7 @@ if [ "$have_wrk" = yes ]; then
         say "== $w worker(s): httpd, nginx and the floor, ${seconds} s per run, $rounds rounds"
         start_httpd "$w"
         # chapter 6's design, for the case where it costs most
-        start_httpd "$w" boss --accept boss
+        start_httpd_as boss "$w" --accept boss
         start_floor "$w"
         start_nginx "$w"
         threads=$w

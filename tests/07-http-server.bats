@@ -728,7 +728,8 @@ children_of() {
 @test "static: If-None-Match and If-Modified-Since give 304 without a body" {
     need_curl
     make_root
-    start_server httpd --root "$ROOT"
+    # Every request checks the file, so the change at the end shows at once.
+    start_server httpd --root "$ROOT" --cache-valid 0
     curl -sS -D "$BATS_TEST_TMPDIR/h" -o /dev/null "$(url /hello.txt)"
     local etag lm
     etag=$(field "$BATS_TEST_TMPDIR/h" etag)
@@ -777,10 +778,10 @@ children_of() {
     [ "$output" = 200 ]
 }
 
-@test "static: a small file served from memory shows each change at once" {
+@test "static: a small file served from memory shows each change at once with --cache-valid 0" {
     need_curl
     make_root
-    start_server httpd --root "$ROOT"
+    start_server httpd --root "$ROOT" --cache-valid 0
     run curl -sS "$(url /style.css)"
     [ "$output" = 'body { }' ]
     run curl -sS "$(url /style.css)" # the second one comes from the cache
@@ -804,6 +805,36 @@ children_of() {
     ln -s hello.txt "$ROOT/style.css"
     run curl -sS -o /dev/null -w '%{http_code}' "$(url /style.css)"
     [ "$output" = 403 ]
+}
+
+@test "static: with --cache-valid, a change shows within the window and stays" {
+    need_curl
+    make_root
+    start_server httpd --root "$ROOT" --cache-valid 300
+    printf 'body { }\n' >"$ROOT/style.css"
+    run curl -sS "$(url /style.css)"
+    [ "$output" = 'body { }' ]
+    printf 'p { }\n' >"$ROOT/style.css"
+    local changed=$EPOCHREALTIME
+    # Asked again and again: the old answer for a while, then the new one
+    # for good, within the window (and some slack for a busy machine).
+    local seen=old elapsed_ms
+    while :; do
+        run curl -sS "$(url /style.css)"
+        elapsed_ms=$(awk -v a="$changed" -v b="$EPOCHREALTIME" \
+            'BEGIN { printf "%d", (b - a) * 1000 }')
+        if [ "$output" = 'p { }' ]; then
+            seen=new
+        elif [ "$seen" = new ]; then
+            echo "the old bytes came back after the new ones" >&2
+            return 1
+        else
+            [ "$output" = 'body { }' ]
+        fi
+        [ "$elapsed_ms" -lt 1500 ] || break
+        [ "$seen" = new ] && [ "$elapsed_ms" -gt 600 ] && break
+    done
+    [ "$seen" = new ]
 }
 
 @test "static: one range is 206 with Content-Range; each form" {

@@ -1,6 +1,7 @@
 /*
- * httpd.c - the chapter's HTTP/1.1 server: http_server on a boss loop and
- * N worker loops, with four servlets built in:
+ * httpd.c - the chapter's HTTP/1.1 server: http_server on N worker loops
+ * (which accept for themselves, or behind a boss loop with --accept boss),
+ * with four servlets built in:
  *
  *   GET  /hello      a line of text;
  *   POST /echo       the request's body sent back (Content-Length or
@@ -42,14 +43,15 @@
 enum {
     MAX_WORKERS = 256,
     MAX_SLEEP_MS = 10000,
-    BACKLOG = 4096 /* the kernel caps it at net.core.somaxconn */
+    CACHE_VALID_MS = 1000, /* --cache-valid's default */
+    BACKLOG = 4096         /* the kernel caps it at net.core.somaxconn */
 };
 
 static void usage(FILE *out, const http_server_config *d)
 {
     fprintf(out,
             "usage: " PROGRAM " [options]\n"
-            "An HTTP/1.1 server on a boss event loop and worker loops.\n"
+            "An HTTP/1.1 server on worker event loops.\n"
             "Routes: GET /hello, POST /echo, GET /stats, GET /sleep?ms=N;\n"
             "with --root, GET and HEAD of any other path serve a file.\n"
             "\n"
@@ -73,6 +75,11 @@ static void usage(FILE *out, const http_server_config *d)
             "      --list-dirs            list a directory that has no "
             "index.html\n"
             "                             (default: 403)\n"
+            "      --cache-valid MS       a small file kept in memory is "
+            "checked against\n"
+            "                             the disk at most every MS (default "
+            "%d; 0: on\n"
+            "                             every request)\n"
             "      --max-request-line N   bytes, else 414 (default %zu)\n"
             "      --max-header-bytes N   bytes of the whole head, else 431 "
             "(default %zu)\n"
@@ -103,12 +110,12 @@ static void usage(FILE *out, const http_server_config *d)
             "Try it: " PROGRAM " -p 8080 & then curl -i "
             "http://127.0.0.1:8080/hello\n",
             d->workers, d->accept == HTTP_ACCEPT_BOSS ? "boss" : "workers",
-            selector_backend_name(d->backend), d->limits.max_request_line,
-            d->limits.max_header_bytes, d->limits.max_headers,
-            (unsigned long long)d->limits.max_body, d->max_requests,
-            d->header_timeout_ms, d->body_timeout_ms, d->send_timeout_ms,
-            d->keepalive_timeout_ms, d->shutdown_timeout_ms, d->pool_threads,
-            d->pool_queue);
+            selector_backend_name(d->backend), CACHE_VALID_MS,
+            d->limits.max_request_line, d->limits.max_header_bytes,
+            d->limits.max_headers, (unsigned long long)d->limits.max_body,
+            d->max_requests, d->header_timeout_ms, d->body_timeout_ms,
+            d->send_timeout_ms, d->keepalive_timeout_ms, d->shutdown_timeout_ms,
+            d->pool_threads, d->pool_queue);
 }
 
 /* --- the servlets ----------------------------------------------------------
@@ -246,6 +253,7 @@ int main(int argc, char **argv)
     const char *access_log = "-";
     const char *root = NULL;
     bool list_dirs = false;
+    long cache_valid_ms = CACHE_VALID_MS;
     uint16_t port = 8080;
 
     enum {
@@ -253,6 +261,7 @@ int main(int argc, char **argv)
         OPT_ACCESS_LOG,
         OPT_ROOT,
         OPT_LIST_DIRS,
+        OPT_CACHE_VALID,
         OPT_MAX_LINE,
         OPT_MAX_HEAD,
         OPT_MAX_HEADERS,
@@ -276,6 +285,7 @@ int main(int argc, char **argv)
         {"access-log", required_argument, NULL, OPT_ACCESS_LOG},
         {"root", required_argument, NULL, OPT_ROOT},
         {"list-dirs", no_argument, NULL, OPT_LIST_DIRS},
+        {"cache-valid", required_argument, NULL, OPT_CACHE_VALID},
         {"max-request-line", required_argument, NULL, OPT_MAX_LINE},
         {"max-header-bytes", required_argument, NULL, OPT_MAX_HEAD},
         {"max-headers", required_argument, NULL, OPT_MAX_HEADERS},
@@ -315,6 +325,9 @@ int main(int argc, char **argv)
         case OPT_ACCESS_LOG: access_log = optarg; break;
         case OPT_ROOT: root = optarg; break;
         case OPT_LIST_DIRS: list_dirs = true; break;
+        case OPT_CACHE_VALID:
+            cache_valid_ms = (long)number("cache validity", optarg, 0, hour);
+            break;
         case OPT_MAX_LINE:
             config.limits.max_request_line =
                 number("request line limit", optarg, 16, 1 << 20);
@@ -371,8 +384,8 @@ int main(int argc, char **argv)
     if (list_dirs && root == NULL)
         die(PROGRAM, "--list-dirs needs --root");
     static_site site = {.root_fd = -1};
-    if (root != NULL &&
-        static_site_open(&site, root, list_dirs, PROGRAM, config.log) < 0)
+    if (root != NULL && static_site_open(&site, root, list_dirs, cache_valid_ms,
+                                         PROGRAM, config.log) < 0)
         die(PROGRAM, "--root '%s': %s", root,
             errno == ENOTDIR ? "not a directory" : strerror(errno));
     int log_fd = -1;

@@ -1,36 +1,47 @@
 /*
- * static_cache.c - small files kept in memory, validated by one stat per
- * lookup (static_cache.h).
+ * static_cache.c - small files kept in memory, validated by a stat at
+ * most every valid_ms (static_cache.h).
  */
 #include "07-http-server/static_cache.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 enum { NAME_BYTES = 256 }; /* longer paths are served, just not cached */
 
 typedef struct entry {
-    static_cached public;  /* first: the caller's pointer is the entry's */
-    size_t refs;           /* the table's (while in it) and the readers' */
-    char path[NAME_BYTES]; /* the request path: the key */
-    char file[NAME_BYTES]; /* what to stat, relative to the root */
-    unsigned char bytes[]; /* public.size of them */
+    static_cached public;       /* first: the caller's pointer is the entry's */
+    size_t refs;                /* the table's (while in it) and the readers' */
+    _Atomic int64_t checked_ms; /* when a stat last found it unchanged */
+    char path[NAME_BYTES];      /* the request path: the key */
+    char file[NAME_BYTES];      /* what to stat, relative to the root */
+    unsigned char bytes[];      /* public.size of them */
 } entry;
 
 struct static_cache {
     pthread_mutex_t lock;
     size_t slots;
     size_t max_file;
+    int64_t valid_ms;
     entry **table;
 };
 
-static_cache *static_cache_create(size_t slots, size_t max_file)
+static int64_t monotonic_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static_cache *static_cache_create(size_t slots, size_t max_file, long valid_ms)
 {
     static_cache *c = calloc(1, sizeof *c);
     if (c == NULL)
@@ -44,6 +55,7 @@ static_cache *static_cache_create(size_t slots, size_t max_file)
     }
     c->slots = slots;
     c->max_file = max_file;
+    c->valid_ms = valid_ms > 0 ? valid_ms : 0;
     return c;
 }
 
@@ -106,14 +118,22 @@ const static_cached *static_cache_acquire(static_cache *c, int root_fd,
     }
     e->refs++;
     pthread_mutex_unlock(&c->lock);
-    /* The one system call of a hit, made outside the lock. A link in
+    /* Checked a moment ago: no system call at all. */
+    int64_t now_ms = c->valid_ms > 0 ? monotonic_ms() : 0;
+    if (c->valid_ms > 0 &&
+        now_ms - atomic_load_explicit(&e->checked_ms, memory_order_relaxed) <
+            c->valid_ms)
+        return &e->public;
+    /* Else the one system call of a hit, made outside the lock. A link in
      * place of the file has another inode; a link in place of a
      * directory on the way can only lead to this same inode, which the
      * change time says has not been moved or linked since it was read. */
     struct stat now;
     if (fstatat(root_fd, e->file, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
-        same_file(&now, &e->public.st))
+        same_file(&now, &e->public.st)) {
+        atomic_store_explicit(&e->checked_ms, now_ms, memory_order_relaxed);
         return &e->public;
+    }
     pthread_mutex_lock(&c->lock);
     if (c->table[slot] == e) { /* stale: forget it (ours is not the last) */
         c->table[slot] = NULL;
@@ -173,6 +193,8 @@ const static_cached *static_cache_insert(static_cache *c, const char *path,
         return NULL;
     }
     e->refs = 2; /* the table's and the caller's */
+    /* The walk's fstat has just checked it. */
+    atomic_init(&e->checked_ms, c->valid_ms > 0 ? monotonic_ms() : 0);
     size_t slot = slot_of(c, path);
     pthread_mutex_lock(&c->lock);
     if (c->table[slot] != NULL)

@@ -24,7 +24,7 @@ enum {
 };
 
 int static_site_open(static_site *site, const char *root, bool list_directories,
-                     const char *program, log_level log)
+                     long cache_valid_ms, const char *program, log_level log)
 {
     int fd;
     do
@@ -32,7 +32,8 @@ int static_site_open(static_site *site, const char *root, bool list_directories,
     while (fd < 0 && errno == EINTR);
     if (fd < 0)
         return -1;
-    static_cache *cache = static_cache_create(CACHE_SLOTS, CACHE_MAX_FILE);
+    static_cache *cache =
+        static_cache_create(CACHE_SLOTS, CACHE_MAX_FILE, cache_valid_ms);
     if (cache == NULL) {
         close(fd);
         return -1;
@@ -222,7 +223,8 @@ void static_handler(const http_request *request, http_response *response,
         answer(response, static_path_http_status(ps));
         return;
     }
-    /* 2. A small file seen before, and unchanged since: one stat. */
+    /* 2. A small file seen before, and unchanged since: one stat, or
+     * none if it was checked less than cache_valid_ms ago. */
     const static_cached *cached =
         site->cache ? static_cache_acquire(site->cache, site->root_fd, path)
                     : NULL;

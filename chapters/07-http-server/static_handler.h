@@ -35,9 +35,11 @@ typedef struct static_site {
 } static_site;
 
 /* Opens `root` (a directory; links are followed here, once: the operator
- * chose it) for the site's lifetime. 0, or -1 with errno. */
+ * chose it) for the site's lifetime. Small files are served from memory,
+ * checked against the disk at most every cache_valid_ms (0: on every
+ * request). 0, or -1 with errno. */
 int static_site_open(static_site *site, const char *root, bool list_directories,
-                     const char *program, log_level log);
+                     long cache_valid_ms, const char *program, log_level log);
 void static_site_close(static_site *site);
 
 /* The handler; `context` is the static_site. */

@@ -73,7 +73,7 @@ int main(void)
     write_file(dir, "sub/index.html", "<p>index</p>");
     write_file(dir, "big.bin", "0123456789abcdefX"); /* 17 bytes */
     int root = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    static_cache *c = static_cache_create(8, 16);
+    static_cache *c = static_cache_create(8, 16, 0);
     TAP_OK(&t, root >= 0 && c != NULL, "a root and a cache");
 
     TAP_OK(&t, static_cache_acquire(c, root, "/a.txt") == NULL,
@@ -162,7 +162,51 @@ int main(void)
            "and never hits");
 
     static_cache_free(c);
+
+    /* With a validity window, an entry checked less than valid_ms ago is
+     * served without a stat, stale or not: the old bytes, consistently.
+     * 60 s is longer than any run of this test. */
+    c = static_cache_create(8, 16, 60000);
+    write_file(dir, "w.txt", "old");
+    e = walk_and_insert(c, root, "/w.txt");
+    if (e != NULL)
+        static_cache_release(c, e);
+    write_file(dir, "w.txt", "newer");
+    TAP_OK(&t, hit(c, root, "/w.txt", "old"),
+           "within valid_ms, a changed file is still served as it was");
+    static_cache_free(c);
+
+    /* Once valid_ms has passed, the next lookup checks and misses. */
+    c = static_cache_create(8, 16, 20);
+    write_file(dir, "w.txt", "old");
+    e = walk_and_insert(c, root, "/w.txt");
+    if (e != NULL)
+        static_cache_release(c, e);
+    write_file(dir, "w.txt", "newer");
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    bool missed = false;
+    for (;;) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long waited = (now.tv_sec - start.tv_sec) * 1000 +
+                      (now.tv_nsec - start.tv_nsec) / 1000000;
+        const static_cached *w = static_cache_acquire(c, root, "/w.txt");
+        if (w == NULL) {
+            missed = true;
+            break;
+        }
+        static_cache_release(c, w);
+        if (waited > 5000)
+            break;
+        nanosleep(&(struct timespec){0, 1000000}, NULL);
+    }
+    TAP_OK(&t, missed, "after valid_ms the change is seen: a miss");
+    static_cache_free(c);
+    snprintf(path, sizeof path, "%s/w.txt", dir);
+    unlink(path);
+
     close(root);
+    snprintf(path, sizeof path, "%s/a.txt", dir);
     unlink(path);
     snprintf(path, sizeof path, "%s/big.bin", dir);
     unlink(path);
