@@ -499,6 +499,15 @@ static void respond(connection *c)
         http_response_finish(res, &how);
     }
     ctx->keep_alive = how.keep_alive && !http_response_wants_close(res);
+#ifdef TCP_CORK
+    if (!ctx->keep_alive) {
+        /* The last answer on this connection: hold partial segments until
+         * close, which sends them with the FIN, one packet for the client
+         * instead of two (Linux's TCP_CORK; nginx's tcp_nopush). */
+        int one = 1;
+        setsockopt(channel_fd(c->ch), IPPROTO_TCP, TCP_CORK, &one, sizeof one);
+    }
+#endif
     if (ctx->keep_alive && !c->no_delay) {
         /* The next small answer must leave at once, not wait for the ACK
          * of this one (Nagle). A connection closed after its only answer
