@@ -566,6 +566,12 @@ plotdata="$work/plot.dat"
             "$(ratio "$(rate_of httpd keepalive "$w")" "$(rate_of nginx keepalive "$w")")" 1.2 higher " x"
         target "httpd / nginx, Connection: close, $w worker(s)" \
             "$(ratio "$(rate_of httpd close "$w")" "$(rate_of nginx close "$w")")" 1.0 higher " x"
+        # A new connection per request costs the client (wrk) more than
+        # either server: its requests/s tie, CPU per request tells them apart.
+        hc=$(figure httpd close "$w" | awk 'NF == 4 { print $4 }')
+        nc=$(figure nginx close "$w" | awk 'NF == 4 { print $4 }')
+        target "httpd / nginx by CPU per request (nginx's CPU / httpd's), Connection: close, $w worker(s)" \
+            "$(ratio "${nc:--}" "${hc:--}")" 1.0 higher " x"
         fl=$(ratio "$(rate_of httpd keepalive "$w")" "$(rate_of floor keepalive "$w")")
         [ "$fl" = - ] || fl=$(awk -v r="$fl" 'BEGIN { printf "%.0f", r * 100 }')
         target "httpd / floor, keep-alive, $w worker(s)" "$fl" 85 higher " %"

@@ -1,7 +1,8 @@
 /*
- * http_server.h - an HTTP/1.1 server on chapter 6's boss/worker event
- * loops: one boss loop accepts, N worker loops own the connections, and
- * chapter 5's thread pool runs the handlers that may block.
+ * http_server.h - an HTTP/1.1 server on chapter 6's event loops: N worker
+ * loops own the connections (each accepts its own, or a boss loop hands
+ * them over: http_accept_mode), and chapter 5's thread pool runs the
+ * handlers that may block.
  *
  * Each connection lives on one worker loop and goes through the phases of
  * a request: waiting (keep-alive), reading the head, reading the body,

@@ -58,6 +58,19 @@ static bool hit(static_cache *c, int root, const char *path, const char *text)
     return ok;
 }
 
+/* A cache with the given window that holds w.txt as "old", which is then
+ * rewritten on disk as "newer". */
+static static_cache *cache_then_change(const char *dir, int root, long valid_ms)
+{
+    static_cache *c = static_cache_create(8, 16, valid_ms);
+    write_file(dir, "w.txt", "old");
+    const static_cached *e = walk_and_insert(c, root, "/w.txt");
+    if (e != NULL)
+        static_cache_release(c, e);
+    write_file(dir, "w.txt", "newer");
+    return c;
+}
+
 int main(void)
 {
     tap t = {0};
@@ -166,23 +179,13 @@ int main(void)
     /* With a validity window, an entry checked less than valid_ms ago is
      * served without a stat, stale or not: the old bytes, consistently.
      * 60 s is longer than any run of this test. */
-    c = static_cache_create(8, 16, 60000);
-    write_file(dir, "w.txt", "old");
-    e = walk_and_insert(c, root, "/w.txt");
-    if (e != NULL)
-        static_cache_release(c, e);
-    write_file(dir, "w.txt", "newer");
+    c = cache_then_change(dir, root, 60000);
     TAP_OK(&t, hit(c, root, "/w.txt", "old"),
            "within valid_ms, a changed file is still served as it was");
     static_cache_free(c);
 
     /* Once valid_ms has passed, the next lookup checks and misses. */
-    c = static_cache_create(8, 16, 20);
-    write_file(dir, "w.txt", "old");
-    e = walk_and_insert(c, root, "/w.txt");
-    if (e != NULL)
-        static_cache_release(c, e);
-    write_file(dir, "w.txt", "newer");
+    c = cache_then_change(dir, root, 20);
     struct timespec start, now;
     clock_gettime(CLOCK_MONOTONIC, &start);
     bool missed = false;
