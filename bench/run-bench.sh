@@ -14,7 +14,7 @@
 #
 # Needs wrk and nginx (Debian: apt-get install wrk nginx-light), gnuplot
 # for the plot; each part whose tool is missing is skipped, with the reason
-# in the results. Nothing is installed. About 3 minutes with the defaults:
+# in the results. Nothing is installed. About 4 minutes with the defaults:
 #   BENCH_SECONDS=4    each wrk run
 #   BENCH_ROUNDS=3     runs per server and case (the best is kept)
 #   BENCH_CONNECTIONS=50  wrk's connections
