@@ -44,6 +44,7 @@
 #include "cli.h"
 #include "log.h"
 #include "stop.h"
+#include "clock.h"
 
 #define PROGRAM "stress-client"
 
@@ -68,13 +69,6 @@ typedef struct options {
         probe_ms, body_bytes, rounds, pid, rcvbuf, hold_ms;
     bool close;
 } options;
-
-static int64_t now_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
-}
 
 static int64_t ms_to_ns(unsigned long ms)
 {
@@ -258,7 +252,7 @@ static void close_with_reset(int fd)
 static bool wait_fd(int fd, short events, int64_t deadline)
 {
     for (;;) {
-        int64_t left = deadline - now_ns();
+        int64_t left = deadline - monotonic_ns();
         if (left <= 0)
             return false;
         struct pollfd p = {.fd = fd, .events = events};
@@ -327,7 +321,7 @@ static int exchange(int fd, const request *q, int64_t deadline)
  * ns (connect to the response's last byte), or -1; *status gets the status. */
 static int64_t probe_once(const options *o, const request *q, int *status)
 {
-    int64_t start = now_ns();
+    int64_t start = monotonic_ns();
     int64_t deadline = start + ms_to_ns(o->timeout_ms);
     int fd = open_socket(o, 0);
     *status = -1;
@@ -343,7 +337,7 @@ static int64_t probe_once(const options *o, const request *q, int *status)
     }
     *status = exchange(fd, q, deadline);
     close(fd);
-    return *status < 0 ? -1 : now_ns() - start;
+    return *status < 0 ? -1 : monotonic_ns() - start;
 }
 
 /* The normal client's figures while something else is going on. */
@@ -356,7 +350,7 @@ typedef struct probes {
 
 static void probes_tick(probes *p, const options *o)
 {
-    if (o->probe_ms == 0 || now_ns() < p->next)
+    if (o->probe_ms == 0 || monotonic_ns() < p->next)
         return;
     int status;
     int64_t t = probe_once(o, p->q, &status);
@@ -368,7 +362,7 @@ static void probes_tick(probes *p, const options *o)
         if (t > p->max_ns)
             p->max_ns = t;
     }
-    p->next = now_ns() + ms_to_ns(o->probe_ms);
+    p->next = monotonic_ns() + ms_to_ns(o->probe_ms);
 }
 
 static void probes_print(const probes *p)
@@ -454,7 +448,7 @@ static void client_send(engine *e, client *c)
     if (!c->busy) {
         c->busy = true;
         c->sent = 0;
-        c->sent_at = now_ns();
+        c->sent_at = monotonic_ns();
     }
     while (c->sent < q->length) {
         ssize_t w =
@@ -542,7 +536,7 @@ static void client_readable(engine *e, client *c)
             e->bad_status++;
         if (e->measuring) {
             e->responses++;
-            record(e, now_ns() - c->sent_at);
+            record(e, monotonic_ns() - c->sent_at);
         }
         bool again = e->repeat[c->group] && !e->stopping;
         if (c->r->closes) {
@@ -661,13 +655,13 @@ static int run_load(const options *o)
         die(PROGRAM, "cannot set up: %s", strerror(errno));
     e.q[GROUP_LOAD] = request_make(o, o->path, o->body_bytes, o->close);
     e.repeat[GROUP_LOAD] = true;
-    int64_t start = now_ns();
+    int64_t start = monotonic_ns();
     int64_t measure_from = start + ms_to_ns(o->warmup_ms);
     int64_t until = measure_from + ms_to_ns(o->duration_ms);
     int64_t give_up = until + ms_to_ns(o->timeout_ms);
     bool signalled = false;
     while (!signalled) {
-        int64_t t = now_ns();
+        int64_t t = monotonic_ns();
         if (!e.measuring && !e.stopping && t >= measure_from)
             e.measuring = true; /* errors count from the start, though */
         if (!e.stopping && t >= until) {
@@ -680,7 +674,7 @@ static int run_load(const options *o)
     }
     /* Still waiting at the end: a response that never came. */
     size_t stuck = engine_busy(&e);
-    double seconds = (double)(now_ns() - measure_from) / 1e9;
+    double seconds = (double)(monotonic_ns() - measure_from) / 1e9;
     if (e.stopping && seconds > (double)o->duration_ms / 1000.0)
         seconds = (double)o->duration_ms / 1000.0;
     printf("clients: %lu\n", o->clients);
@@ -709,10 +703,10 @@ static int run_hold(const options *o)
         die(PROGRAM, "cannot set up: %s", strerror(errno));
     e.q[GROUP_LOAD] = request_make(o, o->path, 0, false);
     e.measuring = true;
-    int64_t give_up = now_ns() + ms_to_ns(o->timeout_ms);
+    int64_t give_up = monotonic_ns() + ms_to_ns(o->timeout_ms);
     bool signalled = false;
     while (!signalled && (e.next < e.count || engine_busy(&e) > 0) &&
-           now_ns() < give_up)
+           monotonic_ns() < give_up)
         signalled = !engine_turn(&e, 10);
     size_t held = 0;
     for (size_t i = 0; i < e.count; i++)
@@ -722,8 +716,8 @@ static int run_hold(const options *o)
     printf("failed: %zu\n", (size_t)o->clients - held);
     printf("p99 us: %llu\n", (unsigned long long)percentile(&e, 0.99));
     fflush(stdout);
-    int64_t until = now_ns() + ms_to_ns(o->hold_ms);
-    while (!signalled && now_ns() < until)
+    int64_t until = monotonic_ns() + ms_to_ns(o->hold_ms);
+    while (!signalled && monotonic_ns() < until)
         signalled = !engine_turn(&e, 100);
     printf("closed by the server while held: %llu\n",
            (unsigned long long)e.closed_idle);
@@ -745,7 +739,7 @@ static long json_number(const char *text, const char *name)
 static bool pool_busy(const options *o, long want)
 {
     request q = request_make(o, o->stats_path, 0, true);
-    int64_t deadline = now_ns() + ms_to_ns(1000);
+    int64_t deadline = monotonic_ns() + ms_to_ns(1000);
     char text[8192];
     size_t length = 0;
     int fd = open_socket(o, 0);
@@ -785,16 +779,16 @@ static int run_inflight(const options *o)
         e.clients[i].group = GROUP_SLOW;
     /* The load runs alone for --warmup-ms, then the slow ones start. */
     e.startable = o->clients;
-    int64_t start = now_ns();
+    int64_t start = monotonic_ns();
     int64_t slow_from = start + ms_to_ns(o->warmup_ms);
     int64_t give_up = slow_from + ms_to_ns(o->timeout_ms);
     int64_t next_check = start;
     bool announced = false;
     bool signalled = false;
-    while (!signalled && now_ns() < give_up) {
-        if (e.startable < e.count && now_ns() >= slow_from)
+    while (!signalled && monotonic_ns() < give_up) {
+        if (e.startable < e.count && monotonic_ns() >= slow_from)
             e.startable = e.count;
-        if (!announced && now_ns() >= next_check) {
+        if (!announced && monotonic_ns() >= next_check) {
             size_t sent = 0;
             for (size_t i = o->clients; i < e.count; i++)
                 sent += e.clients[i].busy &&
@@ -806,9 +800,9 @@ static int run_inflight(const options *o)
                 printf("in flight: %lu\n", o->slow);
                 fflush(stdout);
                 announced = true;
-                e.stopped_at = now_ns(); /* refusals count as expected */
+                e.stopped_at = monotonic_ns(); /* refusals count as expected */
             }
-            next_check = now_ns() + ms_to_ns(20);
+            next_check = monotonic_ns() + ms_to_ns(20);
         } else if (announced && engine_open_count(&e) == 0) {
             break;
         }
@@ -853,12 +847,12 @@ static int run_slowloris(const options *o)
     }
     request q = request_make(o, o->probe, 0, true);
     probes pr = {.q = &q};
-    int64_t start = now_ns();
+    int64_t start = monotonic_ns();
     int64_t until = start + ms_to_ns(o->duration_ms);
     int64_t next_drip = start;
     size_t closed = 0, never_connected = 0;
-    while (now_ns() < until && !stop_requested()) {
-        int64_t t = now_ns();
+    while (monotonic_ns() < until && !stop_requested()) {
+        int64_t t = monotonic_ns();
         if (t >= next_drip) {
             for (size_t i = 0; i < n; i++) {
                 if (fds[i] < 0 || closed_at[i] != 0)
@@ -868,9 +862,9 @@ static int run_slowloris(const options *o)
                 ssize_t w = send(fds[i], &byte, 1, MSG_NOSIGNAL);
                 if (w == 1) {
                     if (offset[i]++ == 0)
-                        first_byte[i] = now_ns();
+                        first_byte[i] = monotonic_ns();
                 } else if (errno != EAGAIN && errno != ENOTCONN) {
-                    closed_at[i] = now_ns();
+                    closed_at[i] = monotonic_ns();
                     closed++;
                 }
             }
@@ -893,7 +887,7 @@ static int run_slowloris(const options *o)
                     continue; /* an answer (408?); the close comes next */
                 if (r < 0 && errno == EAGAIN)
                     continue;
-                closed_at[index[k]] = now_ns();
+                closed_at[index[k]] = monotonic_ns();
                 closed++;
             }
         }
@@ -960,7 +954,7 @@ static int run_reset(const options *o)
     uint64_t response_bytes = 0;
     for (unsigned long round = 0; round < o->rounds && !stop_requested();
          round++) {
-        int64_t deadline = now_ns() + ms_to_ns(o->timeout_ms);
+        int64_t deadline = monotonic_ns() + ms_to_ns(o->timeout_ms);
         for (size_t i = 0; i < o->clients; i++) {
             /* A small receive window keeps the response in the server. */
             fds[i] = open_socket(o, mid_response ? 4096 : 0);
@@ -1027,14 +1021,14 @@ static int run_noread(const options *o)
     request pq = request_make(o, o->probe, 0, true);
     for (size_t i = 0; i < n; i++) {
         fds[i] = open_socket(o, (int)o->rcvbuf);
-        last_progress[i] = now_ns();
+        last_progress[i] = monotonic_ns();
     }
     /* Pipeline until each connection has made no progress for 500 ms. */
     uint64_t requests = 0;
     size_t stuck_count = 0, dead = 0;
-    int64_t deadline = now_ns() + ms_to_ns(o->timeout_ms);
+    int64_t deadline = monotonic_ns() + ms_to_ns(o->timeout_ms);
     probes pr = {.q = &pq};
-    while (stuck_count + dead < n && now_ns() < deadline) {
+    while (stuck_count + dead < n && monotonic_ns() < deadline) {
         probes_tick(&pr, o);
         size_t m = 0;
         for (size_t i = 0; i < n; i++) {
@@ -1044,7 +1038,7 @@ static int run_noread(const options *o)
             p[m++] = (struct pollfd){.fd = fds[i], .events = POLLOUT};
         }
         poll(p, (nfds_t)m, 50);
-        int64_t t = now_ns();
+        int64_t t = monotonic_ns();
         for (size_t k = 0; k < m; k++) {
             size_t i = index[k];
             if (p[k].revents & POLLOUT) {
@@ -1078,8 +1072,8 @@ static int run_noread(const options *o)
     printf("closed by the server while sending: %zu\n", dead);
     printf("requests pipelined: %llu\n", (unsigned long long)requests);
     fflush(stdout);
-    int64_t until = now_ns() + ms_to_ns(o->duration_ms);
-    while (now_ns() < until && !stop_requested()) {
+    int64_t until = monotonic_ns() + ms_to_ns(o->duration_ms);
+    while (monotonic_ns() < until && !stop_requested()) {
         probes_tick(&pr, o);
         struct timespec pause = {0, 5000000};
         nanosleep(&pause, NULL);
@@ -1154,9 +1148,9 @@ static size_t pending_pump(pending *c, size_t n, const request *q, long ms,
     size_t *index = calloc(n, sizeof *index);
     if (p == NULL || index == NULL)
         die(PROGRAM, "out of memory");
-    int64_t start = now_ns(), last = start;
+    int64_t start = monotonic_ns(), last = start;
     for (;;) {
-        int64_t t = now_ns();
+        int64_t t = monotonic_ns();
         if (t - start > ms_to_ns((unsigned long)ms) ||
             (quiet_ms > 0 && t - last > ms_to_ns((unsigned long)quiet_ms)))
             break;
@@ -1190,7 +1184,7 @@ static size_t pending_pump(pending *c, size_t n, const request *q, long ms,
             int status = 0;
             if (r > 0 && reader_feed(x->r, buf, (size_t)r, &status) > 0) {
                 x->answered = status == 200;
-                last = now_ns();
+                last = monotonic_ns();
             } else if (r == 0 || (r < 0 && errno != EAGAIN)) {
                 close(x->fd); /* closed without an answer */
                 x->fd = -1;
@@ -1215,7 +1209,7 @@ static int run_exhaust(const options *o)
     if (o->pid == 0)
         die(PROGRAM, "exhaust needs --pid (the server's process id)");
     request q = request_make(o, o->path, 0, false);
-    int64_t deadline = now_ns() + ms_to_ns(o->timeout_ms);
+    int64_t deadline = monotonic_ns() + ms_to_ns(o->timeout_ms);
     int keeper = open_socket(o, 0);
     if (keeper < 0 || !wait_fd(keeper, POLLOUT, deadline) ||
         exchange(keeper, &q, deadline) != 200)
@@ -1242,16 +1236,16 @@ static int run_exhaust(const options *o)
 
     /* Out of descriptors: the keeper is served, the CPU stays quiet. */
     long cpu_before = cpu_ms(o->pid);
-    int64_t until = now_ns() + ms_to_ns(o->duration_ms);
+    int64_t until = monotonic_ns() + ms_to_ns(o->duration_ms);
     unsigned long keeper_ok = 0, keeper_total = 0;
     int64_t keeper_max = 0;
-    while (now_ns() < until) {
-        int64_t t0 = now_ns();
+    while (monotonic_ns() < until) {
+        int64_t t0 = monotonic_ns();
         keeper_total++;
         if (exchange(keeper, &q, t0 + ms_to_ns(o->timeout_ms)) == 200) {
             keeper_ok++;
-            if (now_ns() - t0 > keeper_max)
-                keeper_max = now_ns() - t0;
+            if (monotonic_ns() - t0 > keeper_max)
+                keeper_max = monotonic_ns() - t0;
         }
         struct timespec pause = {0, 100000000};
         nanosleep(&pause, NULL);
@@ -1273,11 +1267,11 @@ static int run_exhaust(const options *o)
             waiting++;
         }
     }
-    int64_t t0 = now_ns();
+    int64_t t0 = monotonic_ns();
     size_t later = pending_pump(c, n, &q, (long)o->timeout_ms, 0) - first;
     printf("waiting: %zu\n", waiting);
     printf("answered after descriptors freed: %zu of %zu in %.0f ms\n", later,
-           waiting, ns_to_ms(now_ns() - t0));
+           waiting, ns_to_ms(monotonic_ns() - t0));
     for (size_t i = 0; i < n; i++) {
         if (c[i].fd >= 0)
             close(c[i].fd);
@@ -1295,7 +1289,7 @@ static int run_exhaust(const options *o)
 static int run_get(const options *o)
 {
     request q = request_make(o, o->path, o->body_bytes, true);
-    int64_t deadline = now_ns() + ms_to_ns(o->timeout_ms);
+    int64_t deadline = monotonic_ns() + ms_to_ns(o->timeout_ms);
     int fd = open_socket(o, 0);
     reader *r = calloc(1, sizeof *r);
     int status = -1;

@@ -29,6 +29,7 @@
 #include "03-selector/selector.h"
 #include "cli.h"
 #include "log.h"
+#include "clock.h"
 
 static const char PROGRAM[] = "echo-swarm";
 
@@ -69,13 +70,6 @@ typedef struct swarm {
     unsigned long active; /* neither DONE nor FAILED */
     double start;
 } swarm;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Byte `offset` of message `message` of connection `id`. */
 static uint8_t pattern(unsigned id, unsigned long message, size_t offset)
@@ -249,7 +243,7 @@ static void update_interest(swarm *s, double now)
 
 static int run(swarm *s, const socket_address *address)
 {
-    s->start = now_s();
+    s->start = monotonic_seconds();
     double deadline = s->start + (double)s->o.timeout_s;
     for (unsigned long i = 0; i < s->o.connections; i++) {
         client *c = &s->clients[i];
@@ -265,14 +259,14 @@ static int run(swarm *s, const socket_address *address)
             fail(s, c, "cannot connect: %s", why);
     }
     while (s->active > 0) {
-        double now = now_s();
+        double now = monotonic_seconds();
         if (now >= deadline)
             break;
         /* A slow reader wakes up every few milliseconds to read more. */
         long wait_ms = s->o.read_rate > 0 ? 5 : (long)((deadline - now) * 1000);
         if (selector_select_timeout(s->sel, wait_ms < 1 ? 1 : wait_ms) < 0)
             return -1;
-        now = now_s();
+        now = monotonic_seconds();
         key_iterator it = selector_selected_keys(s->sel);
         selection_key *key;
         while ((key = key_iterator_next(&it)) != NULL) {
@@ -289,7 +283,7 @@ static int run(swarm *s, const socket_address *address)
                 key_set_interest_ops(key, interest_for(s, c, now));
         }
         if (s->o.read_rate > 0)
-            update_interest(s, now_s());
+            update_interest(s, monotonic_seconds());
     }
     for (unsigned long i = 0; i < s->o.connections; i++)
         if (s->clients[i].state != DONE && s->clients[i].state != FAILED)
@@ -419,7 +413,7 @@ int main(int argc, char **argv)
         die(PROGRAM, "cannot start: %s", strerror(errno));
 
     int status = run(&s, &address);
-    double took = now_s() - s.start;
+    double took = monotonic_seconds() - s.start;
     unsigned long ok = 0, failed = 0, reported = 0;
     for (unsigned long i = 0; i < s.o.connections; i++) {
         client *c = &s.clients[i];

@@ -28,6 +28,7 @@
 #include "03-selector/selector.h"
 #include "cli.h"
 #include "log.h"
+#include "clock.h"
 
 static const char PROGRAM[] = "selector-bench";
 
@@ -46,13 +47,6 @@ typedef struct cell {
     double us;
     const char *missing; /* NULL when measured */
 } cell;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int compare_double(const void *a, const void *b)
 {
@@ -79,7 +73,7 @@ static cell measure(selector *sel, unsigned long time_ms)
     double per_round = (double)time_ms / 1000.0 / ROUNDS, results[ROUNDS];
     for (int round = -1; round < ROUNDS; round++) { /* round -1 warms up */
         long iterations = 0;
-        double start = now_s(), elapsed;
+        double start = monotonic_seconds(), elapsed;
         do {
             for (int i = 0; i < 16; i++, iterations++) {
                 if (selector_select(sel) != 1)
@@ -88,7 +82,7 @@ static cell measure(selector *sel, unsigned long time_ms)
                 while (key_iterator_next(&it) != NULL)
                     key_iterator_remove(&it);
             }
-            elapsed = now_s() - start;
+            elapsed = monotonic_seconds() - start;
         } while (elapsed < per_round);
         if (round >= 0)
             results[round] = elapsed / (double)iterations * 1e6;

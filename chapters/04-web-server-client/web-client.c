@@ -26,6 +26,7 @@
 #include "03-selector/selector.h"
 #include "cli.h"
 #include "log.h"
+#include "clock.h"
 
 #define PROGRAM "web-client"
 
@@ -87,13 +88,6 @@ static void usage(FILE *out)
             "Prints a summary; exits 0 only when every message got its "
             "reply.\n",
             selector_backend_name(selector_default_backend()));
-}
-
-static long long now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
 /* Ends a connection: first the key, then the channel (selector.h). */
@@ -301,9 +295,9 @@ static void run(client *cl, const socket_address *address)
 {
     for (unsigned long i = 0; i < cl->connections; i++)
         start(cl, &cl->conns[i], address);
-    long long deadline = now_ms() + (long long)cl->timeout_s * 1000;
+    long long deadline = monotonic_ms() + (long long)cl->timeout_s * 1000;
     while (cl->active > 0) {
-        long long left = deadline - now_ms();
+        long long left = deadline - monotonic_ms();
         if (left <= 0)
             break;
         if (selector_select_timeout(cl->sel, (long)left) < 0) {

@@ -30,6 +30,7 @@
 #include "02-blocking-echo/channel.h"
 #include "cli.h"
 #include "log.h"
+#include "clock.h"
 
 #define PROGRAM "script-client"
 
@@ -73,20 +74,13 @@ static void usage(FILE *out)
             MAX_CLIENTS);
 }
 
-static long now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 /* Waits until `ch` is readable or `ms` have passed: 1, 0 or -1. */
 static int wait_readable(channel *ch, long ms)
 {
     struct pollfd p = {.fd = channel_fd(ch), .events = POLLIN};
-    long deadline = now_ms() + ms;
+    long deadline = monotonic_ms() + ms;
     for (;;) {
-        long left = deadline - now_ms();
+        long left = deadline - monotonic_ms();
         int n = poll(&p, 1, left > 0 ? (int)left : 0);
         if (n >= 0 || errno != EINTR)
             return n > 0 ? 1 : n;
@@ -140,11 +134,11 @@ static bool fail(int id, const char *what)
 static bool step_expect(script *sc, int id)
 {
     client *c = &sc->clients[id];
-    long deadline = now_ms() + sc->timeout_ms;
+    long deadline = monotonic_ms() + sc->timeout_ms;
     size_t used;
     long length;
     while ((length = front_line(c, &used)) < 0) {
-        long left = deadline - now_ms();
+        long left = deadline - monotonic_ms();
         ssize_t n = left > 0 ? read_some(c, left) : 0;
         if (n == 0)
             return fail(id, "no reply within the timeout");
@@ -184,11 +178,11 @@ static bool step_quiet(script *sc, int id, long ms)
 static bool step_eof(script *sc, int id)
 {
     client *c = &sc->clients[id];
-    long deadline = now_ms() + sc->timeout_ms;
+    long deadline = monotonic_ms() + sc->timeout_ms;
     for (;;) {
         if (buffer_position(c->in) > 0)
             return fail(id, "expected the end of the stream, got bytes");
-        long left = deadline - now_ms();
+        long left = deadline - monotonic_ms();
         ssize_t n = left > 0 ? read_some(c, left) : 0;
         if (n == 0)
             return fail(id, "still open after the timeout");

@@ -20,6 +20,7 @@
 
 #include "stop.h"
 #include "timer_heap.h"
+#include "clock.h"
 
 typedef struct task {
     event_loop_task_fn *run;
@@ -97,13 +98,6 @@ event_loop_options event_loop_default_options(void)
                                 .poll_ms = 0,
                                 .program = "event-loop",
                                 .log = LOG_WARN};
-}
-
-static int64_t monotonic_ns(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
 }
 
 static void count(atomic_uint_fast64_t *counter)

@@ -34,6 +34,7 @@
 #include "histogram.h"
 #include "log.h"
 #include "stop.h"
+#include "clock.h"
 
 #define PROGRAM "ladder-load"
 
@@ -68,13 +69,6 @@ typedef struct load {
     uint64_t requests, errors;
     size_t held; /* open when the last reply came (-n) */
 } load;
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static void usage(FILE *out)
 {
@@ -143,7 +137,7 @@ static void conn_send(load *l, conn *c)
 static void conn_request(load *l, conn *c)
 {
     buffer_rewind(c->request);
-    c->sent_at = now_ns();
+    c->sent_at = monotonic_ns();
     conn_send(l, c);
 }
 
@@ -179,7 +173,7 @@ static void conn_receive(load *l, conn *c)
             conn_fail(l, c, "reply line too long");
         return;
     }
-    int64_t now = now_ns();
+    int64_t now = monotonic_ns();
     c->replies += lines;
     if (now >= l->measure_from &&
         (l->per_connection > 0 || now < l->measure_until)) {
@@ -238,7 +232,7 @@ static bool connect_all(load *l, int64_t deadline)
             if (l->connected == before)
                 pending++;
         }
-        int64_t left = deadline - now_ns();
+        int64_t left = deadline - monotonic_ns();
         if (left <= 0 || stop_requested())
             return false;
         if (selector_select_timeout(l->sel, left / 1000000 + 1) < 0 &&
@@ -276,7 +270,7 @@ static bool run_requests(load *l, int64_t deadline)
         conn_request(l, &l->conns[i]);
     size_t finished = 0;
     for (;;) {
-        int64_t now = now_ns();
+        int64_t now = monotonic_ns();
         if (l->per_connection == 0 && now >= l->measure_until)
             return true;
         if (l->per_connection > 0 && finished == l->clients)
@@ -318,8 +312,8 @@ static size_t wait_for_server_close(load *l, bool half_close, int64_t deadline)
             channel_shutdown_output(l->conns[i].ch);
         key_set_interest_ops(l->conns[i].key, OP_READ);
     }
-    while (l->open > 0 && now_ns() < deadline && !stop_requested()) {
-        long wait = (long)((deadline - now_ns()) / 1000000) + 1;
+    while (l->open > 0 && monotonic_ns() < deadline && !stop_requested()) {
+        long wait = (long)((deadline - monotonic_ns()) / 1000000) + 1;
         if (selector_select_timeout(l->sel, wait) < 0 && errno != EINTR)
             break;
         key_iterator it = selector_selected_keys(l->sel);
@@ -467,17 +461,17 @@ int main(int argc, char **argv)
     }
 
     int status = 0;
-    int64_t deadline = now_ns() + (int64_t)timeout_ms * 1000000;
+    int64_t deadline = monotonic_ns() + (int64_t)timeout_ms * 1000000;
     if (!connect_all(l, deadline)) {
         fprintf(stderr, PROGRAM ": only %zu of %zu connections opened\n",
                 l->connected, l->clients);
         status = 1;
     } else {
-        int64_t start = now_ns();
+        int64_t start = monotonic_ns();
         l->measure_from = start + (int64_t)warmup_ms * 1000000;
         l->measure_until = l->measure_from + (int64_t)duration_ms * 1000000;
         bool finished = run_requests(l, deadline);
-        int64_t end = now_ns();
+        int64_t end = monotonic_ns();
         if (l->per_connection == 0)
             end = l->measure_until < end ? l->measure_until : end;
         double seconds = (double)(end - l->measure_from) / 1e9;
@@ -500,7 +494,7 @@ int main(int argc, char **argv)
             /* End politely, as chapter 4's client does: half-close, then
              * wait (briefly) for the server to finish and close. When this
              * program exits, the server has let go of every connection. */
-            int64_t soon = now_ns() + 5000000000LL;
+            int64_t soon = monotonic_ns() + 5000000000LL;
             wait_for_server_close(l, true, soon < deadline ? soon : deadline);
         }
     }

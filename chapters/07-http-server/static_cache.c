@@ -12,8 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
+#include "clock.h"
 
 enum { NAME_BYTES = 256 }; /* longer paths are served, just not cached */
 
@@ -33,13 +33,6 @@ struct static_cache {
     int64_t valid_ms;
     entry **table;
 };
-
-static int64_t monotonic_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 static_cache *static_cache_create(size_t slots, size_t max_file, long valid_ms)
 {
