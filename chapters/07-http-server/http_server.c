@@ -43,6 +43,7 @@
 #include "05-thread-pool/thread_pool.h"
 #include "06-two-selectors/event_loop.h"
 #include "07-http-server/http_response.h"
+#include "clock.h"
 
 enum {
     ACCEPT_BATCH = 64,     /* connections taken per wakeup of the boss */
@@ -176,13 +177,6 @@ struct http_server {
     atomic_bool draining;
     bool stopped;
 };
-
-static int64_t monotonic_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
-}
 
 http_server_config http_server_default_config(void)
 {
@@ -1109,8 +1103,7 @@ static connection *conn_new(http_server *s, channel *ch)
     connection *c = calloc(1, sizeof *c);
     if (c == NULL) {
         log_at(s->config.log, LOG_WARN, s->config.program, "new connection: %s",
-               strerror(errno ? errno : ENOMEM));
-        free(c);
+               strerror(ENOMEM));
         channel_close(ch);
         return NULL;
     }
