@@ -282,9 +282,8 @@ int main(int argc, char **argv)
             break;
         case 'b': bind_host = optarg; break;
         case 'w':
-            if (!cli_parse_ulong(optarg, 1, MAX_WORKERS, &workers))
-                die(PROGRAM, "bad worker count '%s': want 1 to %d", optarg,
-                    MAX_WORKERS);
+            workers = cli_ulong_or_die(PROGRAM, "worker count", optarg, 1,
+                                       MAX_WORKERS);
             break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;

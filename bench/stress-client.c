@@ -1395,15 +1395,6 @@ static void usage(FILE *out)
             "  -h, --help             show this help\n");
 }
 
-static unsigned long number(const char *what, const char *text,
-                            unsigned long min, unsigned long max)
-{
-    unsigned long value;
-    if (!cli_parse_ulong(text, min, max, &value))
-        die(PROGRAM, "bad %s '%s': want %lu to %lu", what, text, min, max);
-    return value;
-}
-
 int main(int argc, char **argv)
 {
     enum {
@@ -1486,35 +1477,54 @@ int main(int argc, char **argv)
             break;
         case 'H': host = optarg; break;
         case 'c':
-            o.clients = number("client count", optarg, 1, MAX_CLIENTS);
+            o.clients = cli_ulong_or_die(PROGRAM, "client count", optarg, 1,
+                                         MAX_CLIENTS);
             break;
-        case 'd': o.duration_ms = number("duration", optarg, 0, hour); break;
+        case 'd':
+            o.duration_ms =
+                cli_ulong_or_die(PROGRAM, "duration", optarg, 0, hour);
+            break;
         case OPT_WARMUP:
-            o.warmup_ms = number("warm-up", optarg, 0, hour);
+            o.warmup_ms = cli_ulong_or_die(PROGRAM, "warm-up", optarg, 0, hour);
             break;
         case OPT_PATH: o.path = optarg; break;
         case OPT_PROBE: o.probe = optarg; break;
         case OPT_PROBE_MS:
-            o.probe_ms = number("probe interval", optarg, 0, hour);
+            o.probe_ms =
+                cli_ulong_or_die(PROGRAM, "probe interval", optarg, 0, hour);
             break;
         case OPT_CLOSE: o.close = true; break;
         case OPT_BODY:
-            o.body_bytes = number("body size", optarg, 0, 1ul << 30);
+            o.body_bytes =
+                cli_ulong_or_die(PROGRAM, "body size", optarg, 0, 1ul << 30);
             break;
         case OPT_DRIP:
-            o.drip_ms = number("drip interval", optarg, 1, hour);
+            o.drip_ms =
+                cli_ulong_or_die(PROGRAM, "drip interval", optarg, 1, hour);
             break;
         case OPT_MODE: o.mode = optarg; break;
-        case OPT_ROUNDS: o.rounds = number("rounds", optarg, 1, 100000); break;
-        case OPT_RCVBUF:
-            o.rcvbuf = number("receive buffer", optarg, 0, 1ul << 26);
+        case OPT_ROUNDS:
+            o.rounds = cli_ulong_or_die(PROGRAM, "rounds", optarg, 1, 100000);
             break;
-        case OPT_PID: o.pid = number("pid", optarg, 1, 1ul << 30); break;
-        case OPT_SLOW: o.slow = number("slow count", optarg, 0, 10000); break;
+        case OPT_RCVBUF:
+            o.rcvbuf = cli_ulong_or_die(PROGRAM, "receive buffer", optarg, 0,
+                                        1ul << 26);
+            break;
+        case OPT_PID:
+            o.pid = cli_ulong_or_die(PROGRAM, "pid", optarg, 1, 1ul << 30);
+            break;
+        case OPT_SLOW:
+            o.slow = cli_ulong_or_die(PROGRAM, "slow count", optarg, 0, 10000);
+            break;
         case OPT_SLOW_PATH: o.slow_path = optarg; break;
         case OPT_STATS_PATH: o.stats_path = optarg; break;
-        case OPT_HOLD: o.hold_ms = number("hold time", optarg, 0, hour); break;
-        case 't': o.timeout_ms = number("timeout", optarg, 1, hour); break;
+        case OPT_HOLD:
+            o.hold_ms = cli_ulong_or_die(PROGRAM, "hold time", optarg, 0, hour);
+            break;
+        case 't':
+            o.timeout_ms =
+                cli_ulong_or_die(PROGRAM, "timeout", optarg, 1, hour);
+            break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }

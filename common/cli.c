@@ -37,6 +37,16 @@ uint16_t cli_port_or_die(const char *program, const char *text, uint16_t min)
     return port;
 }
 
+unsigned long cli_ulong_or_die(const char *program, const char *what,
+                               const char *text, unsigned long min,
+                               unsigned long max)
+{
+    unsigned long value;
+    if (!cli_parse_ulong(text, min, max, &value))
+        die(program, "bad %s '%s': want %lu to %lu", what, text, min, max);
+    return value;
+}
+
 log_level cli_log_level_or_die(const char *program, const char *text)
 {
     log_level level;

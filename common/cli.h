@@ -21,6 +21,11 @@ bool cli_parse_port(const char *text, uint16_t *out);
 /* -p/--port: a port from `min` (0 for servers, 1 for clients) to 65535, or
  * die with "bad port 'TEXT': want MIN to 65535". */
 uint16_t cli_port_or_die(const char *program, const char *text, uint16_t min);
+/* Any other number in [min, max], or die with "bad WHAT 'TEXT': want MIN
+ * to MAX" (WHAT says what it counts, unit included: "timeout in ms"). */
+unsigned long cli_ulong_or_die(const char *program, const char *what,
+                               const char *text, unsigned long min,
+                               unsigned long max);
 /* -l/--log-level: error, warn, info or debug, or die saying so. */
 log_level cli_log_level_or_die(const char *program, const char *text);
 

@@ -377,18 +377,16 @@ static options parse_options(int argc, char **argv)
                 die(program, "invalid port '%s' (1 to 65535)", optarg);
             break;
         case 's':
-            if (!cli_parse_ulong(optarg, 1, 1UL << 30, &value))
-                die(program, "invalid size '%s' (1 to 1073741824)", optarg);
+            value = cli_ulong_or_die(program, "size", optarg, 1, 1UL << 30);
             o.size = value;
             break;
         case 'n':
-            if (!cli_parse_ulong(optarg, 1, 100000, &o.count))
-                die(program, "invalid count '%s' (1 to 100000)", optarg);
+            o.count = cli_ulong_or_die(program, "count", optarg, 1, 100000);
             counted = true;
             break;
         case 'U':
-            if (!cli_parse_ulong(optarg, 1, ULONG_MAX, &value))
-                die(program, "invalid byte count '%s'", optarg);
+            value =
+                cli_ulong_or_die(program, "byte count", optarg, 1, ULONG_MAX);
             o.hang_up_after = value;
             break;
         case 'v': o.trace = true; break;

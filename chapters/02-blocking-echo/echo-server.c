@@ -467,18 +467,16 @@ static options parse_options(int argc, char **argv)
             break;
         case 'b': o.bind = optarg; break;
         case 't':
-            if (!cli_parse_ulong(optarg, 1, 10000, &o.threads))
-                die(program, "invalid thread count '%s' (1 to 10000)", optarg);
+            o.threads =
+                cli_ulong_or_die(program, "thread count", optarg, 1, 10000);
             break;
         case 's':
-            if (!cli_parse_ulong(optarg, 1, 16UL << 20, &value))
-                die(program, "invalid buffer size '%s' (1 to 16777216)",
-                    optarg);
+            value =
+                cli_ulong_or_die(program, "buffer size", optarg, 1, 16UL << 20);
             o.buffer_size = value;
             break;
         case 'B':
-            if (!cli_parse_ulong(optarg, 1, 65535, &value))
-                die(program, "invalid backlog '%s' (1 to 65535)", optarg);
+            value = cli_ulong_or_die(program, "backlog", optarg, 1, 65535);
             o.backlog = (int)value;
             break;
         case 'v': o.trace = true; break;

@@ -365,9 +365,8 @@ int main(int argc, char **argv)
                 die(PROGRAM, "the %s backend is not available here", optarg);
             break;
         case 's':
-            if (!cli_parse_ulong(optarg, 1, MAX_BUFFER, &size))
-                die(PROGRAM, "bad buffer size '%s' (1 to %d bytes)", optarg,
-                    MAX_BUFFER);
+            size =
+                cli_ulong_or_die(PROGRAM, "buffer size", optarg, 1, MAX_BUFFER);
             srv.buffer_size = size;
             break;
         case 'v': srv.log = LOG_DEBUG; break;

@@ -358,22 +358,19 @@ int main(int argc, char **argv)
         case 'H': cl.host = optarg; break;
         case 'p': cl.port = cli_port_or_die(PROGRAM, optarg, 1); break;
         case 'n':
-            if (!cli_parse_ulong(optarg, 1, 1000000, &cl.messages))
-                die(PROGRAM, "bad message count '%s': want 1 to 1000000",
-                    optarg);
+            cl.messages =
+                cli_ulong_or_die(PROGRAM, "message count", optarg, 1, 1000000);
             break;
         case 'c':
-            if (!cli_parse_ulong(optarg, 1, 10000, &cl.connections))
-                die(PROGRAM, "bad connection count '%s': want 1 to 10000",
-                    optarg);
+            cl.connections =
+                cli_ulong_or_die(PROGRAM, "connection count", optarg, 1, 10000);
             break;
         case OPT_BACKEND:
             backend = selector_backend_or_die(PROGRAM, optarg);
             break;
         case 't':
-            if (!cli_parse_ulong(optarg, 1, 3600, &cl.timeout_s))
-                die(PROGRAM, "bad timeout '%s': want 1 to 3600 seconds",
-                    optarg);
+            cl.timeout_s = cli_ulong_or_die(PROGRAM, "timeout in seconds",
+                                            optarg, 1, 3600);
             break;
         case 'v': cl.verbose = true; break;
         case OPT_NO_FRAMING: cl.framing = false; break;

@@ -299,9 +299,8 @@ int main(int argc, char **argv)
             backend = selector_backend_or_die(PROGRAM, optarg);
             break;
         case 's':
-            if (!cli_parse_ulong(optarg, 16, 1 << 20, &size))
-                die(PROGRAM, "bad buffer size '%s': want 16 to 1048576",
-                    optarg);
+            size =
+                cli_ulong_or_die(PROGRAM, "buffer size", optarg, 16, 1 << 20);
             srv.buffer_size = size;
             break;
         case OPT_SEED: srv.seed_mode = true; break;

@@ -416,14 +416,12 @@ int main(int argc, char **argv)
         case 'p': port = cli_port_or_die(PROGRAM, optarg, 0); break;
         case 'b': bind_host = optarg; break;
         case 't':
-            if (!cli_parse_ulong(optarg, 1, 1024, &value))
-                die(PROGRAM, "bad thread count '%s': want 1 to 1024", optarg);
+            value = cli_ulong_or_die(PROGRAM, "thread count", optarg, 1, 1024);
             srv.threads = value;
             break;
         case 'q':
-            if (!cli_parse_ulong(optarg, 1, 1000000, &queue))
-                die(PROGRAM, "bad queue length '%s': want 1 to 1000000",
-                    optarg);
+            queue =
+                cli_ulong_or_die(PROGRAM, "queue length", optarg, 1, 1000000);
             break;
         case OPT_POLICY:
             if (strcmp(optarg, "block") == 0)
@@ -437,9 +435,8 @@ int main(int argc, char **argv)
             srv.backend = selector_backend_or_die(PROGRAM, optarg);
             break;
         case 's':
-            if (!cli_parse_ulong(optarg, 16, 1 << 20, &value))
-                die(PROGRAM, "bad buffer size '%s': want 16 to 1048576",
-                    optarg);
+            value =
+                cli_ulong_or_die(PROGRAM, "buffer size", optarg, 16, 1 << 20);
             srv.buffer_size = value;
             break;
         case OPT_SEED_ACCEPT: srv.seed_accept = true; break;

@@ -282,9 +282,8 @@ int main(int argc, char **argv)
         case 'H': host = optarg; break;
         case 'p': port = cli_port_or_die(PROGRAM, optarg, 1); break;
         case 't':
-            if (!cli_parse_ulong(optarg, 1, 3600, &seconds))
-                die(PROGRAM, "bad timeout '%s': want 1 to 3600 seconds",
-                    optarg);
+            seconds = cli_ulong_or_die(PROGRAM, "timeout in seconds", optarg, 1,
+                                       3600);
             break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;

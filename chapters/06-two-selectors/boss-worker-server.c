@@ -344,23 +344,20 @@ int main(int argc, char **argv)
         case 'p': port = cli_port_or_die(PROGRAM, optarg, 0); break;
         case 'b': bind_host = optarg; break;
         case 'w':
-            if (!cli_parse_ulong(optarg, 1, MAX_WORKERS, &workers))
-                die(PROGRAM, "bad worker count '%s': want 1 to %d", optarg,
-                    MAX_WORKERS);
+            workers = cli_ulong_or_die(PROGRAM, "worker count", optarg, 1,
+                                       MAX_WORKERS);
             break;
         case OPT_BACKEND:
             loop_options.backend = selector_backend_or_die(PROGRAM, optarg);
             break;
         case OPT_POLL_MS:
-            if (!cli_parse_ulong(optarg, 1, 10000, &value))
-                die(PROGRAM, "bad poll interval '%s': want 1 to 10000 ms",
-                    optarg);
+            value = cli_ulong_or_die(PROGRAM, "poll interval in ms", optarg, 1,
+                                     10000);
             loop_options.poll_ms = (long)value;
             break;
         case 's':
-            if (!cli_parse_ulong(optarg, 16, 1 << 20, &value))
-                die(PROGRAM, "bad buffer size '%s': want 16 to 1048576",
-                    optarg);
+            value =
+                cli_ulong_or_die(PROGRAM, "buffer size", optarg, 16, 1 << 20);
             srv.buffer_size = value;
             break;
         case 'l': srv.level = cli_log_level_or_die(PROGRAM, optarg); break;

@@ -386,27 +386,25 @@ int main(int argc, char **argv)
             break;
         case 'H': host = optarg; break;
         case 'c':
-            if (!cli_parse_ulong(optarg, 1, MAX_CLIENTS, &clients))
-                die(PROGRAM, "bad client count '%s': want 1 to %d", optarg,
-                    MAX_CLIENTS);
+            clients = cli_ulong_or_die(PROGRAM, "client count", optarg, 1,
+                                       MAX_CLIENTS);
             break;
         case 'd':
-            if (!cli_parse_ulong(optarg, 1, 3600000, &duration_ms))
-                die(PROGRAM, "bad duration '%s': want 1 to 3600000 ms", optarg);
+            duration_ms =
+                cli_ulong_or_die(PROGRAM, "duration in ms", optarg, 1, 3600000);
             break;
         case OPT_WARMUP:
-            if (!cli_parse_ulong(optarg, 0, 600000, &warmup_ms))
-                die(PROGRAM, "bad warm-up '%s': want 0 to 600000 ms", optarg);
+            warmup_ms =
+                cli_ulong_or_die(PROGRAM, "warm-up in ms", optarg, 0, 600000);
             break;
         case 'n':
-            if (!cli_parse_ulong(optarg, 1, 1000000000, &requests))
-                die(PROGRAM, "bad request count '%s': want 1 to 1000000000",
-                    optarg);
+            requests = cli_ulong_or_die(PROGRAM, "request count", optarg, 1,
+                                        1000000000);
             break;
         case OPT_HOLD: hold = true; break;
         case 't':
-            if (!cli_parse_ulong(optarg, 1, 3600000, &timeout_ms))
-                die(PROGRAM, "bad timeout '%s': want 1 to 3600000 ms", optarg);
+            timeout_ms =
+                cli_ulong_or_die(PROGRAM, "timeout in ms", optarg, 1, 3600000);
             break;
         case 'm':
             if (*optarg == '\0' || strchr(optarg, '\n') != NULL ||

@@ -69,8 +69,8 @@ int main(int argc, char **argv)
     while ((opt = getopt_long(argc, argv, "n:h", options, NULL)) != -1) {
         switch (opt) {
         case 'n':
-            if (!cli_parse_ulong(optarg, 50, 1000000000ul, &requests))
-                die(PROGRAM, "bad request count '%s': want 50 or more", optarg);
+            requests = cli_ulong_or_die(PROGRAM, "request count", optarg, 50,
+                                        1000000000ul);
             break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;

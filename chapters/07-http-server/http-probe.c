@@ -278,20 +278,18 @@ int main(int argc, char **argv)
             break;
         case 'b': host = optarg; break;
         case OPT_GAP:
-            if (!cli_parse_ulong(optarg, 0, 60000, &gap))
-                die(PROGRAM, "bad gap '%s': want 0 to 60000 ms", optarg);
+            gap = cli_ulong_or_die(PROGRAM, "gap in ms", optarg, 0, 60000);
             break;
         case OPT_DRIP:
-            if (!cli_parse_ulong(optarg, 0, 60000, &drip))
-                die(PROGRAM, "bad drip '%s': want 0 to 60000 ms", optarg);
+            drip = cli_ulong_or_die(PROGRAM, "drip in ms", optarg, 0, 60000);
             break;
         case OPT_WAIT:
-            if (!cli_parse_ulong(optarg, 1, 600000, &wait_ms))
-                die(PROGRAM, "bad wait '%s': want 1 to 600000 ms", optarg);
+            wait_ms =
+                cli_ulong_or_die(PROGRAM, "wait in ms", optarg, 1, 600000);
             break;
         case OPT_NO_READ:
-            if (!cli_parse_ulong(optarg, 0, 600000, &no_read))
-                die(PROGRAM, "bad no-read '%s': want 0 to 600000 ms", optarg);
+            no_read =
+                cli_ulong_or_die(PROGRAM, "no-read in ms", optarg, 0, 600000);
             break;
         case OPT_FILE: file = optarg; break;
         case OPT_HALF: half_close = true; break;

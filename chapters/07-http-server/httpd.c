@@ -235,15 +235,6 @@ static void wait_for_stop(void)
         continue;
 }
 
-static unsigned long number(const char *what, const char *text,
-                            unsigned long min, unsigned long max)
-{
-    unsigned long value;
-    if (!cli_parse_ulong(text, min, max, &value))
-        die(PROGRAM, "bad %s '%s': want %lu to %lu", what, text, min, max);
-    return value;
-}
-
 int main(int argc, char **argv)
 {
     http_server_config config = http_server_default_config();
@@ -308,7 +299,8 @@ int main(int argc, char **argv)
         case 'p': port = cli_port_or_die(PROGRAM, optarg, 0); break;
         case 'b': bind_host = optarg; break;
         case 'w':
-            config.workers = number("worker count", optarg, 1, MAX_WORKERS);
+            config.workers = cli_ulong_or_die(PROGRAM, "worker count", optarg,
+                                              1, MAX_WORKERS);
             break;
         case OPT_ACCEPT:
             if (strcmp(optarg, "boss") == 0)
@@ -326,52 +318,56 @@ int main(int argc, char **argv)
         case OPT_ROOT: root = optarg; break;
         case OPT_LIST_DIRS: list_dirs = true; break;
         case OPT_CACHE_VALID:
-            cache_valid_ms = (long)number("cache validity", optarg, 0, hour);
+            cache_valid_ms = (long)cli_ulong_or_die(PROGRAM, "cache validity",
+                                                    optarg, 0, hour);
             break;
         case OPT_MAX_LINE:
-            config.limits.max_request_line =
-                number("request line limit", optarg, 16, 1 << 20);
+            config.limits.max_request_line = cli_ulong_or_die(
+                PROGRAM, "request line limit", optarg, 16, 1 << 20);
             break;
         case OPT_MAX_HEAD:
             config.limits.max_header_bytes =
-                number("header limit", optarg, 64, 1 << 20);
+                cli_ulong_or_die(PROGRAM, "header limit", optarg, 64, 1 << 20);
             break;
         case OPT_MAX_HEADERS:
-            config.limits.max_headers =
-                number("field count limit", optarg, 1, 10000);
+            config.limits.max_headers = cli_ulong_or_die(
+                PROGRAM, "field count limit", optarg, 1, 10000);
             break;
         case OPT_MAX_BODY:
-            config.limits.max_body = number("body limit", optarg, 0, 1ul << 30);
+            config.limits.max_body =
+                cli_ulong_or_die(PROGRAM, "body limit", optarg, 0, 1ul << 30);
             break;
         case OPT_MAX_REQUESTS:
-            config.max_requests =
-                number("requests per connection", optarg, 1, 1ul << 30);
+            config.max_requests = cli_ulong_or_die(
+                PROGRAM, "requests per connection", optarg, 1, 1ul << 30);
             break;
         case OPT_HEADER_TIMEOUT:
-            config.header_timeout_ms =
-                (long)number("header timeout", optarg, 1, hour);
+            config.header_timeout_ms = (long)cli_ulong_or_die(
+                PROGRAM, "header timeout", optarg, 1, hour);
             break;
         case OPT_BODY_TIMEOUT:
-            config.body_timeout_ms =
-                (long)number("body timeout", optarg, 1, hour);
+            config.body_timeout_ms = (long)cli_ulong_or_die(
+                PROGRAM, "body timeout", optarg, 1, hour);
             break;
         case OPT_SEND_TIMEOUT:
-            config.send_timeout_ms =
-                (long)number("send timeout", optarg, 1, hour);
+            config.send_timeout_ms = (long)cli_ulong_or_die(
+                PROGRAM, "send timeout", optarg, 1, hour);
             break;
         case OPT_KEEPALIVE_TIMEOUT:
-            config.keepalive_timeout_ms =
-                (long)number("keep-alive timeout", optarg, 1, hour);
+            config.keepalive_timeout_ms = (long)cli_ulong_or_die(
+                PROGRAM, "keep-alive timeout", optarg, 1, hour);
             break;
         case OPT_SHUTDOWN_TIMEOUT:
-            config.shutdown_timeout_ms =
-                (long)number("shutdown timeout", optarg, 0, hour);
+            config.shutdown_timeout_ms = (long)cli_ulong_or_die(
+                PROGRAM, "shutdown timeout", optarg, 0, hour);
             break;
         case OPT_POOL_THREADS:
-            config.pool_threads = number("pool size", optarg, 1, 256);
+            config.pool_threads =
+                cli_ulong_or_die(PROGRAM, "pool size", optarg, 1, 256);
             break;
         case OPT_POOL_QUEUE:
-            config.pool_queue = number("pool queue", optarg, 1, 100000);
+            config.pool_queue =
+                cli_ulong_or_die(PROGRAM, "pool queue", optarg, 1, 100000);
             break;
         case 'l': config.log = cli_log_level_or_die(PROGRAM, optarg); break;
         case 'h': usage(stdout, &config); return 0;
