@@ -32,7 +32,7 @@ endif
 
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
-.PHONY: all run test sanitize bench stress bench-tools fuzz fuzzers slides lint \
+.PHONY: all run test lab-selftest sanitize bench stress bench-tools fuzz fuzzers slides lint \
         help clean
 
 CHAPTERS := $(sort $(patsubst chapters/%/chapter.mk,%,\
@@ -40,6 +40,19 @@ CHAPTERS := $(sort $(patsubst chapters/%/chapter.mk,%,\
 COMMON_LIB := $(BUILD)/lib/libcommon.a
 COMMON_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard common/*.c))
 TAP_OBJ := $(BUILD)/obj/tests/unit/tap.o
+LAB_CHECK_OBJ := $(BUILD)/obj/tests/lab/lab_check.o
+
+# Labs. LAB_DIR holds the learner's chapters (lab/NN-name/); LAB=own uses
+# every lab written so far, not just chapter N's; STAGE=name runs one stage.
+# LAB_SOURCES, set only by tools/lab-check.sh for its own build folder,
+# names the files (NN-name/file.c) compiled from LAB_DIR instead of
+# chapters/: a plain `make` never sees the learner's code.
+LAB_DIR ?= lab
+LAB ?=
+STAGE ?=
+LAB_SOURCES ?=
+lab_check = LAB_DIR='$(LAB_DIR)' LAB='$(LAB)' STAGE='$(STAGE)' \
+	LAB_BUILD_BASE='$(BUILD)' CC='$(CC)' bash tools/lab-check.sh
 
 # Without bats, say how to get it before building anything.
 HAVE_BATS := $(shell command -v bats 2>/dev/null)
@@ -60,16 +73,18 @@ PROGRAMS :=
 UNITS :=
 USES :=
 THREADED :=
+LAB_CHECKS :=
 include chapters/$(1)/chapter.mk
 $(1)_LIB := $(BUILD)/lib/lib$(1).a
 $(1)_OBJS := $$(patsubst %,$(BUILD)/obj/chapters/$(1)/%.o,$$(MODULES))
 $(1)_BINS := $$(patsubst %,$(BUILD)/bin/%,$$(PROGRAMS))
 $(1)_UNITS := $$(patsubst %,$(BUILD)/tests/%,$$(UNITS))
+$(1)_LAB_CHECKS := $$(patsubst %,$(BUILD)/tests/%,$$(LAB_CHECKS))
 # Link order: this chapter's library, then the ones it uses, then common.
 $(1)_LIBS := $$($(1)_LIB) $$(foreach u,$$(USES),$$($$(u)_LIB)) $(COMMON_LIB)
 ALL_BINS += $$($(1)_BINS)
 ALL_LIBS += $$(if $$(MODULES),$$($(1)_LIB))
-ALL_UNITS += $$($(1)_UNITS)
+ALL_UNITS += $$($(1)_UNITS) $$($(1)_LAB_CHECKS)
 THREADED_CHAPTERS += $$(if $$(THREADED),$(call chapter_number,$(1)))
 
 $$($(1)_LIB): $$($(1)_OBJS)
@@ -85,6 +100,20 @@ $$($(1)_UNITS): $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TAP_OBJ) \
 	$$(call say,LINK,$$@)
 	$(Q)mkdir -p $$(@D) && $$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 
+$$($(1)_LAB_CHECKS): $(BUILD)/tests/%: $(BUILD)/obj/tests/lab/%.o \
+		$(LAB_CHECK_OBJ) $$($(1)_LIBS)
+	$$(call say,LINK,$$@)
+	$(Q)mkdir -p $$(@D) && $$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+
+# The lab: make lab-N writes the learner's copy, make check-N checks it.
+.PHONY: lab-$(call chapter_number,$(1)) check-$(call chapter_number,$(1)) \
+        lab-build-$(call chapter_number,$(1))
+lab-$(call chapter_number,$(1)):
+	@sh tools/lab.sh make $(call chapter_number,$(1)) $(LAB_DIR)
+check-$(call chapter_number,$(1)):
+	@$(lab_check) $(call chapter_number,$(1))
+lab-build-$(call chapter_number,$(1)): $$($(1)_BINS) $$($(1)_LAB_CHECKS)
+
 .PHONY: chapter-$(call chapter_number,$(1)) test-$(call chapter_number,$(1))
 chapter-$(call chapter_number,$(1)): $$($(1)_BINS)
 	@NIO_BIN=$(abspath $(BUILD))/bin sh chapters/$(1)/demo.sh
@@ -94,6 +123,17 @@ test-$(call chapter_number,$(1)): $$(TEST_NEEDS)
 endef
 
 $(foreach c,$(CHAPTERS),$(eval $(call chapter_rules,$(c))))
+
+# A learner's file replaces the chapter's: same object, their source. The
+# chapter's own folder is searched for quoted includes first, as it would
+# be for the reference source.
+define lab_object
+$(BUILD)/obj/chapters/$(basename $(1)).o: $(LAB_DIR)/$(1)
+	$$(call say,CC,$$@)
+	$(Q)mkdir -p $$(@D) && $$(CC) $$(CPPFLAGS) -iquote chapters/$(dir $(1)) \
+	  $$(ALL_CFLAGS) -c -o $$@ $$<
+endef
+$(foreach f,$(LAB_SOURCES),$(eval $(call lab_object,$(f))))
 
 $(COMMON_LIB): $(COMMON_OBJS)
 	$(call say,AR,$@)
@@ -140,6 +180,12 @@ sanitize:
 	$(if $(strip $(THREADED_CHAPTERS)),$(MAKE) --no-print-directory \
 	  BUILD=$(BUILD)/tsan OPT=-O1 SAN=thread \
 	  $(foreach n,$(THREADED_CHAPTERS),test-$(n)))
+
+# The labs are honest: a fresh lab fails every stage, the chapters' own
+# code passes every stage, and each learner's mistake kept in
+# tests/lab/mutations/ fails its stage (tools/lab-selftest.sh).
+lab-selftest:
+	@LAB_BUILD_BASE='$(BUILD)' CC='$(CC)' bash tools/lab-selftest.sh
 
 # --- benchmarks ---------------------------------------------------------
 
@@ -215,9 +261,9 @@ fuzz:
 slides:
 	@sh tools/render-slides.sh $(BUILD)/slides
 
-C_SOURCES = $(wildcard common/*.[ch] chapters/*/*.[ch] tests/unit/*.[ch] bench/*.[ch])
+C_SOURCES = $(wildcard common/*.[ch] chapters/*/*.[ch] tests/unit/*.[ch] tests/lab/*.[ch] bench/*.[ch])
 SHELL_SCRIPTS = .ci/run $(wildcard tools/*.sh chapters/*/*.sh chapters/*/*/*.sh \
-                  tests/*.bash bench/*.sh)
+                  tests/*.bash tests/lab/*.bash bench/*.sh)
 
 lint:
 	@sh tools/lint.sh "$(C_SOURCES)" "$(SHELL_SCRIPTS)"

@@ -7,7 +7,8 @@
 # (any comment style: the words "excerpt:begin NAME" are what count).
 # In Markdown, the line right before a fenced code block names it:
 #     <!-- excerpt: chapters/01-buffer/buffer.c#flip -->
-# The block must equal the region, minus any nested excerpt lines.
+# The block must equal the region, minus any nested excerpt lines and the
+# lab markers (lab:begin/lab:end, see tools/lab.sh).
 # A C code block that is not from the source must say so with
 #     <!-- sketch -->
 # so that nothing in a lesson looks like project code without being it.
@@ -103,6 +104,7 @@ for md in README.md chapters/*/*.md slides/*.md; do
             }
             named($0, "excerpt:end") { exit }
             on && /excerpt:(begin|end) / { next }
+            on && /lab:(begin|end) / { next }
             on { print }
             named($0, "excerpt:begin") { on = 1 }
         ' "$src" >"$work/region"

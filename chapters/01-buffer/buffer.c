@@ -40,6 +40,7 @@ const char *buffer_status_name(buffer_status status)
     case BUFFER_INDEX_OUT_OF_RANGE: return "BUFFER_INDEX_OUT_OF_RANGE";
     case BUFFER_READ_ONLY: return "BUFFER_READ_ONLY";
     case BUFFER_BAD_ARGUMENT: return "BUFFER_BAD_ARGUMENT";
+    case BUFFER_UNSUPPORTED: return "BUFFER_UNSUPPORTED";
     }
     return "BUFFER_UNKNOWN_STATUS";
 }
@@ -137,6 +138,7 @@ void buffer_free(buffer *b)
     free(b);
 }
 
+/* lab:begin view "Views" */
 /* A view: same storage, its own indexes. Java starts views big-endian. */
 static buffer *view(const buffer *b, size_t offset, size_t capacity)
 {
@@ -145,27 +147,33 @@ static buffer *view(const buffer *b, size_t offset, size_t capacity)
         v->read_only = b->read_only;
     return v;
 }
+/* lab:end view */
 
 buffer *buffer_slice_range(const buffer *b, size_t index, size_t length)
 {
+    /* lab:begin slice_range "Views" errno = ENOSYS; return NULL; */
     if (b == NULL || index > b->limit || length > b->limit - index) {
         errno = EINVAL;
         return NULL;
     }
     return view(b, index, length);
+    /* lab:end slice_range */
 }
 
 buffer *buffer_slice(const buffer *b)
 {
+    /* lab:begin slice "Views" errno = ENOSYS; return NULL; */
     if (b == NULL) {
         errno = EINVAL;
         return NULL;
     }
     return view(b, b->position, b->limit - b->position);
+    /* lab:end slice */
 }
 
 buffer *buffer_duplicate(const buffer *b)
 {
+    /* lab:begin duplicate "Views" errno = ENOSYS; return NULL; */
     if (b == NULL) {
         errno = EINVAL;
         return NULL;
@@ -177,6 +185,7 @@ buffer *buffer_duplicate(const buffer *b)
         v->mark = b->mark;
     }
     return v;
+    /* lab:end duplicate */
 }
 
 buffer *buffer_as_read_only(const buffer *b)
@@ -225,16 +234,19 @@ bool buffer_mark_value(const buffer *b, size_t *mark)
 
 buffer_status buffer_set_position(buffer *b, size_t position)
 {
+    /* lab:begin set_position "Four indexes" return BUFFER_UNSUPPORTED; */
     if (b == NULL || position > b->limit)
         return BUFFER_BAD_ARGUMENT;
     if (b->mark != NO_MARK && b->mark > position)
         b->mark = NO_MARK;
     b->position = position;
     return BUFFER_OK;
+    /* lab:end set_position */
 }
 
 buffer_status buffer_set_limit(buffer *b, size_t limit)
 {
+    /* lab:begin set_limit "Four indexes" return BUFFER_UNSUPPORTED; */
     if (b == NULL || limit > b->capacity)
         return BUFFER_BAD_ARGUMENT;
     if (b->position > limit)
@@ -243,31 +255,38 @@ buffer_status buffer_set_limit(buffer *b, size_t limit)
         b->mark = NO_MARK;
     b->limit = limit;
     return BUFFER_OK;
+    /* lab:end set_limit */
 }
 
 void buffer_mark(buffer *b)
 {
+    /* lab:begin mark "The pictures" */
     if (b != NULL)
         b->mark = b->position;
+    /* lab:end mark */
 }
 
 buffer_status buffer_reset(buffer *b)
 {
+    /* lab:begin reset "The pictures" return BUFFER_UNSUPPORTED; */
     if (b == NULL)
         return BUFFER_BAD_ARGUMENT;
     if (b->mark == NO_MARK)
         return BUFFER_INVALID_MARK;
     b->position = b->mark;
     return BUFFER_OK;
+    /* lab:end reset */
 }
 
 void buffer_clear(buffer *b)
 {
+    /* lab:begin clear "The pictures" */
     if (b == NULL)
         return;
     b->position = 0;
     b->limit = b->capacity;
     b->mark = NO_MARK;
+    /* lab:end clear */
 }
 
 /* excerpt:begin flip */
@@ -275,20 +294,24 @@ void buffer_clear(buffer *b)
  * the data becomes the limit and reading starts again from index 0. */
 void buffer_flip(buffer *b)
 {
+    /* lab:begin flip "The code of flip" */
     if (b == NULL)
         return;
     b->limit = b->position;
     b->position = 0;
     b->mark = NO_MARK;
+    /* lab:end flip */
 }
 /* excerpt:end flip */
 
 void buffer_rewind(buffer *b)
 {
+    /* lab:begin rewind "The pictures" */
     if (b == NULL)
         return;
     b->position = 0;
     b->mark = NO_MARK;
+    /* lab:end rewind */
 }
 
 /* excerpt:begin compact */
@@ -296,6 +319,7 @@ void buffer_rewind(buffer *b)
  * after them. memmove, not memcpy: the two ranges may overlap. */
 buffer_status buffer_compact(buffer *b)
 {
+    /* lab:begin compact "The code of flip" return BUFFER_UNSUPPORTED; */
     if (b == NULL)
         return BUFFER_BAD_ARGUMENT;
     if (b->read_only)
@@ -309,6 +333,7 @@ buffer_status buffer_compact(buffer *b)
     b->limit = b->capacity;
     b->mark = NO_MARK;
     return BUFFER_OK;
+    /* lab:end compact */
 }
 /* excerpt:end compact */
 
@@ -334,6 +359,7 @@ static uint8_t *at(const buffer *b, size_t index)
     return b->storage->bytes + b->offset + index;
 }
 
+/* lab:begin check_range "Java ↔ C" */
 /* Absolute access to [index, index + length) must lie below the limit. */
 static buffer_status check_range(const buffer *b, size_t index, size_t length)
 {
@@ -341,9 +367,11 @@ static buffer_status check_range(const buffer *b, size_t index, size_t length)
         return BUFFER_INDEX_OUT_OF_RANGE;
     return BUFFER_OK;
 }
+/* lab:end check_range */
 
 buffer_status buffer_get_bytes(buffer *b, void *dst, size_t length)
 {
+    /* lab:begin get_bytes "The pictures" return BUFFER_UNSUPPORTED; */
     if (b == NULL || (dst == NULL && length > 0))
         return BUFFER_BAD_ARGUMENT;
     if (length > b->limit - b->position)
@@ -352,10 +380,12 @@ buffer_status buffer_get_bytes(buffer *b, void *dst, size_t length)
         memmove(dst, at(b, b->position), length); /* dst may overlap */
     b->position += length;
     return BUFFER_OK;
+    /* lab:end get_bytes */
 }
 
 buffer_status buffer_put_bytes(buffer *b, const void *src, size_t length)
 {
+    /* lab:begin put_bytes "The pictures" return BUFFER_UNSUPPORTED; */
     if (b == NULL || (src == NULL && length > 0))
         return BUFFER_BAD_ARGUMENT;
     if (b->read_only)
@@ -366,22 +396,26 @@ buffer_status buffer_put_bytes(buffer *b, const void *src, size_t length)
         memmove(at(b, b->position), src, length); /* src may be a view */
     b->position += length;
     return BUFFER_OK;
+    /* lab:end put_bytes */
 }
 
 buffer_status buffer_get_bytes_at(const buffer *b, size_t index, void *dst,
                                   size_t length)
 {
+    /* lab:begin get_bytes_at "Java ↔ C" return BUFFER_UNSUPPORTED; */
     if (b == NULL || (dst == NULL && length > 0))
         return BUFFER_BAD_ARGUMENT;
     buffer_status s = check_range(b, index, length);
     if (s == BUFFER_OK && length > 0)
         memmove(dst, at(b, index), length);
     return s;
+    /* lab:end get_bytes_at */
 }
 
 buffer_status buffer_put_bytes_at(buffer *b, size_t index, const void *src,
                                   size_t length)
 {
+    /* lab:begin put_bytes_at "Java ↔ C" return BUFFER_UNSUPPORTED; */
     if (b == NULL || (src == NULL && length > 0))
         return BUFFER_BAD_ARGUMENT;
     if (b->read_only)
@@ -390,6 +424,7 @@ buffer_status buffer_put_bytes_at(buffer *b, size_t index, const void *src,
     if (s == BUFFER_OK && length > 0)
         memmove(at(b, index), src, length);
     return s;
+    /* lab:end put_bytes_at */
 }
 
 buffer_status buffer_get(buffer *b, uint8_t *out)
@@ -433,20 +468,24 @@ buffer_status buffer_put_buffer(buffer *dst, buffer *src)
  * keep this free of undefined behaviour whatever the value's sign. */
 static void encode(const buffer *b, uint8_t *p, uint64_t v, size_t size)
 {
+    /* lab:begin encode "Java ↔ C" */
     for (size_t i = 0; i < size; i++) {
         size_t shift = b->order == BUFFER_BIG_ENDIAN ? size - 1 - i : i;
         p[i] = (uint8_t)(v >> (8 * shift));
     }
+    /* lab:end encode */
 }
 
 static uint64_t decode(const buffer *b, const uint8_t *p, size_t size)
 {
+    /* lab:begin decode "Java ↔ C" return 0; */
     uint64_t v = 0;
     for (size_t i = 0; i < size; i++) {
         size_t shift = b->order == BUFFER_BIG_ENDIAN ? size - 1 - i : i;
         v |= (uint64_t)p[i] << (8 * shift);
     }
     return v;
+    /* lab:end decode */
 }
 
 static buffer_status get_rel(buffer *b, uint64_t *v, size_t size)

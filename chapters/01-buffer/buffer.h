@@ -36,7 +36,10 @@ typedef enum buffer_status {
     BUFFER_INVALID_MARK,       /* InvalidMarkException: reset without mark */
     BUFFER_INDEX_OUT_OF_RANGE, /* IndexOutOfBoundsException */
     BUFFER_READ_ONLY,          /* ReadOnlyBufferException */
-    BUFFER_BAD_ARGUMENT        /* IllegalArgumentException, NULL pointers */
+    BUFFER_BAD_ARGUMENT,       /* IllegalArgumentException, NULL pointers */
+    BUFFER_UNSUPPORTED         /* UnsupportedOperationException: never
+                                  returned here; a lab's function that is
+                                  not written yet says it */
 } buffer_status;
 
 typedef enum buffer_order {

@@ -2,3 +2,4 @@
 MODULES  := buffer
 PROGRAMS := buffer-demo
 UNITS    := test_buffer test_buffer_model
+LAB_CHECKS := lab_buffer
