@@ -147,11 +147,14 @@ all: $(ALL_LIBS) $(ALL_BINS) $(ALL_UNITS)
 
 # The course's own site, served by the server the course builds. The site
 # is regenerated each time, with the decks when `make slides` has run.
+# LAB=own serves it with the learner's own labs in place of the chapters'.
 PORT ?= 8080
-run: $(BUILD)/bin/httpd
+run: $(if $(filter own,$(LAB)),,$(BUILD)/bin/httpd)
 	@sh chapters/07-http-server/site/build-site.sh $(BUILD)/site $(BUILD)/slides >&2
-	@echo "serving the course; open the address httpd prints below (Ctrl-C stops it)"
-	@exec $(BUILD)/bin/httpd -p $(PORT) --root $(BUILD)/site
+	@bin=$(BUILD)/bin; \
+	$(if $(filter own,$(LAB)),bin=$$(sh tools/lab.sh own-build $(BUILD) $(LAB_DIR)) || exit 1;) \
+	echo "serving the course; open the address httpd prints below (Ctrl-C stops it)"; \
+	exec $$bin/httpd -p $(PORT) --root $(BUILD)/site
 
 # --- tests --------------------------------------------------------------
 
@@ -272,10 +275,13 @@ help:
 	@echo "nio-c: Java NIO ideas rebuilt in C, one chapter at a time."
 	@echo
 	@echo "  make              build every chapter into $(BUILD)/"
-	@echo "  make run          serve the course on http://127.0.0.1:$(PORT)/ (PORT=...)"
+	@echo "  make run          serve the course on http://127.0.0.1:$(PORT)/ (PORT=..., LAB=own)"
 	@echo "  make chapter-N    build chapter N and run its demo (N = $(foreach c,$(CHAPTERS),$(call chapter_number,$(c))))"
 	@echo "  make test         run every test (needs bats)"
 	@echo "  make test-N       run chapter N's tests"
+	@echo "  make lab-N        write chapter N yourself: creates $(LAB_DIR)/NN-name/"
+	@echo "  make check-N      check your chapter N stage by stage (STAGE=name, LAB=own)"
+	@echo "  make lab-selftest prove every lab honest (fresh fails, reference passes)"
 	@echo "  make sanitize     the tests again under ASan+UBSan (and TSan)"
 	@echo "  make bench        the measured comparisons, as tables (and plots)"
 	@echo "  make stress       httpd under load and abuse: PASS/FAIL per check"
