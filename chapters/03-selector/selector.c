@@ -394,9 +394,10 @@ static selector_status do_register(selector *sel, channel *ch, int fd,
     }
     if (key != NULL) {
         /* The number names another file now. Fine if the old key was
-         * cancelled before its descriptor was closed: it stays in the sets
-         * until the next selection but gives up the number. If not, a
-         * channel was closed while still registered. */
+         * cancelled before its descriptor was closed (channel_close sees
+         * to that): it stays in the sets until the next selection but
+         * gives up the number. If not, a bare descriptor was closed while
+         * still registered. */
         if (!key->cancelled)
             return SELECTOR_FD_IN_USE;
         sel->key_of_fd[fd] = NULL;
@@ -482,12 +483,25 @@ static void drain_wakeups(selector *sel)
     atomic_store(&sel->wake_pending, false);
 }
 
+/* excerpt:begin connect-ops */
+/* The ops a channel's connection state allows, Java's rule: a socket is
+ * connectable only while its connect is pending, readable and writable
+ * only once connected. A writable socket alone cannot tell the two
+ * apart; the channel can. */
+static int ops_allowed(const selection_key *key)
+{
+    if (key->ch == NULL || channel_get_kind(key->ch) != CHANNEL_SOCKET)
+        return key->valid_ops;
+    if (channel_is_connection_pending(key->ch))
+        return OP_CONNECT;
+    return channel_is_connected(key->ch) ? OP_READ | OP_WRITE : 0;
+}
+/* excerpt:end connect-ops */
+
 /* excerpt:begin ready-ops */
 /* What the backend saw, in ops this key is interested in. An error or a
  * hang-up makes it ready for all of them (Java's rule): the next read or
- * write reports what happened. A socket is connectable only while its
- * connect is pending, readable and writable only once connected: a
- * writable socket alone cannot tell the two apart. */
+ * write reports what happened. */
 static int ready_ops_for(const selection_key *key, int events)
 {
     if (events & BACKEND_ERROR)
@@ -497,13 +511,7 @@ static int ready_ops_for(const selection_key *key, int events)
         ready |= key->interest & (OP_READ | OP_ACCEPT);
     if (events & BACKEND_WRITE)
         ready |= key->interest & (OP_WRITE | OP_CONNECT);
-    if (key->ch != NULL && channel_get_kind(key->ch) == CHANNEL_SOCKET) {
-        if (!channel_is_connection_pending(key->ch))
-            ready &= ~OP_CONNECT;
-        if (!channel_is_connected(key->ch))
-            ready &= ~(OP_READ | OP_WRITE);
-    }
-    return ready;
+    return ready & ops_allowed(key);
 }
 /* excerpt:end ready-ops */
 
