@@ -555,8 +555,7 @@ static bool has_option(const channel *ch, channel_option option)
     case CHANNEL_SOCKET:
         return option >= CHANNEL_SO_LINGER && option <= CHANNEL_TCP_NODELAY;
     case CHANNEL_PIPE_SOURCE:
-    case CHANNEL_PIPE_SINK:
-        return false;
+    case CHANNEL_PIPE_SINK: return false;
     }
     return false;
 }
@@ -656,10 +655,9 @@ int channel_configure_blocking(channel *ch, bool blocking)
         errno = EBADF;
     } else if (blocking && !ch->blocking && has_valid_key(ch)) {
         errno = EBUSY; /* Java's IllegalBlockingModeException */
-    } else if (flags >= 0 &&
-               fcntl(ch->fd, F_SETFL,
-                     blocking ? flags & ~O_NONBLOCK : flags | O_NONBLOCK) ==
-                   0) {
+    } else if (flags >= 0 && fcntl(ch->fd, F_SETFL,
+                                   blocking ? flags & ~O_NONBLOCK
+                                            : flags | O_NONBLOCK) == 0) {
         ch->blocking = blocking;
         rc = 0;
     }

@@ -684,8 +684,7 @@ selector_status key_set_interest_ops(selection_key *key, int ops)
     return SELECTOR_OK;
 }
 
-selector_status key_interest_ops_or(selection_key *key, int ops,
-                                    int *previous)
+selector_status key_interest_ops_or(selection_key *key, int ops, int *previous)
 {
     int before = key_interest_ops(key);
     selector_status s = key_set_interest_ops(key, before | ops);
@@ -694,8 +693,7 @@ selector_status key_interest_ops_or(selection_key *key, int ops,
     return s;
 }
 
-selector_status key_interest_ops_and(selection_key *key, int ops,
-                                     int *previous)
+selector_status key_interest_ops_and(selection_key *key, int ops, int *previous)
 {
     int before = key_interest_ops(key);
     selector_status s = key_set_interest_ops(key, before & ops);

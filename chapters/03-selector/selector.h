@@ -65,7 +65,7 @@ typedef enum selector_status {
                                   cancelled */
     SELECTOR_SYSTEM_ERROR,     /* the OS refused: see errno */
     SELECTOR_NO_MEMORY,
-    SELECTOR_CLOSED_CHANNEL    /* ClosedChannelException */
+    SELECTOR_CLOSED_CHANNEL /* ClosedChannelException */
 } selector_status;
 
 typedef enum selector_backend {
@@ -161,8 +161,7 @@ selector_status key_get_interest_ops(const selection_key *key, int *ops);
 selector_status key_set_interest_ops(selection_key *key, int ops);
 /* Java's interestOpsOr / interestOpsAnd, the usual way to toggle OP_WRITE;
  * `previous` (may be NULL) gets the ops before, as Java returns them. */
-selector_status key_interest_ops_or(selection_key *key, int ops,
-                                    int *previous);
+selector_status key_interest_ops_or(selection_key *key, int ops, int *previous);
 selector_status key_interest_ops_and(selection_key *key, int ops,
                                      int *previous);
 /* 0 for a cancelled key; key_get_ready_ops tells why. */

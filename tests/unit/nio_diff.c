@@ -62,13 +62,16 @@ static void hex_bytes(uint64_t *r, long length)
 }
 
 static const char *const operations[] = {
-    "allocate", "wrap", "wrap_range", "slice", "slice_range", "duplicate",
-    "as_read_only", "set_position", "set_limit", "mark", "reset", "clear",
-    "flip", "rewind", "compact", "order", "get", "put", "get_at", "put_at",
-    "get_bytes", "put_bytes", "get_bytes_at", "put_bytes_at", "put_buffer",
-    "get_short", "get_int", "get_long", "put_short", "put_int", "put_long",
-    "get_short_at", "get_int_at", "get_long_at", "put_short_at", "put_int_at",
-    "put_long_at", "equals", "compare", "array"};
+    "allocate",    "wrap",        "wrap_range",   "slice",
+    "slice_range", "duplicate",   "as_read_only", "set_position",
+    "set_limit",   "mark",        "reset",        "clear",
+    "flip",        "rewind",      "compact",      "order",
+    "get",         "put",         "get_at",       "put_at",
+    "get_bytes",   "put_bytes",   "get_bytes_at", "put_bytes_at",
+    "put_buffer",  "get_short",   "get_int",      "get_long",
+    "put_short",   "put_int",     "put_long",     "get_short_at",
+    "get_int_at",  "get_long_at", "put_short_at", "put_int_at",
+    "put_long_at", "equals",      "compare",      "array"};
 enum { OPERATION_COUNT = sizeof operations / sizeof operations[0] };
 
 static void generate(uint64_t seed, long sequences, long length)
@@ -274,8 +277,9 @@ static void replay_buffer(void)
             if (a < 0)
                 printf(" -> SKIP");
             else
-                created(slots, s, buffer_wrap(arena_alloc(&memory, (size_t)a),
-                                              (size_t)a));
+                created(
+                    slots, s,
+                    buffer_wrap(arena_alloc(&memory, (size_t)a), (size_t)a));
         } else if (!strcmp(op, "wrap_range")) {
             created(slots, s,
                     buffer_wrap_range(arena_alloc(&memory, (size_t)a),
@@ -297,7 +301,8 @@ static void replay_buffer(void)
             } else if (!strcmp(op, "as_read_only")) {
                 created(slots, s, buffer_as_read_only(y));
             } else {
-                created(slots, s, buffer_slice_range(y, as_size(b), as_size(c)));
+                created(slots, s,
+                        buffer_slice_range(y, as_size(b), as_size(c)));
             }
         } else if (!strcmp(op, "set_position")) {
             print_status(buffer_set_position(x, as_size(a)));
@@ -480,8 +485,7 @@ static void print_selected(selector *sel, bool keep)
     while ((key = key_iterator_next(&it)) != NULL && n < 8) {
         found[n] = name_of(key);
         int ops = 0;
-        ready[n++] =
-            key_get_ready_ops(key, &ops) == SELECTOR_OK ? ops : -1;
+        ready[n++] = key_get_ready_ops(key, &ops) == SELECTOR_OK ? ops : -1;
         if (!keep)
             key_iterator_remove(&it);
     }
@@ -583,15 +587,14 @@ static void scenario_echo(selector *sel)
     socket_address at = address_of(server);
     selection_key *ks = NULL, *kp = NULL;
     printf("register server blocking -> %s\n",
-           selector_status_name(selector_register(sel, server, OP_ACCEPT,
-                                                  NULL, &ks)));
+           selector_status_name(
+               selector_register(sel, server, OP_ACCEPT, NULL, &ks)));
     channel_configure_blocking(server, false);
     printf("register server OP_READ -> %s\n",
            selector_status_name(
                selector_register(sel, server, OP_READ, NULL, &ks)));
-    printf("register server -> %s\n",
-           selector_status_name(
-               selector_register(sel, server, OP_ACCEPT, NULL, &ks)));
+    printf("register server -> %s\n", selector_status_name(selector_register(
+                                          sel, server, OP_ACCEPT, NULL, &ks)));
     name_key("server", ks);
     printf("server: valid ops ");
     print_ops(channel_valid_ops(server));
@@ -657,9 +660,10 @@ static void scenario_connect(selector *sel)
     channel_configure_blocking(client, false);
     rc = channel_connect(client, &at);
     printf("connect -> %s pending=%d connected=%d\n",
-           rc == 0 ? "false" : rc == 1 ? "true" : "error",
-           channel_is_connection_pending(client),
-           channel_is_connected(client));
+           rc == 0   ? "false"
+           : rc == 1 ? "true"
+                     : "error",
+           channel_is_connection_pending(client), channel_is_connected(client));
     selection_key *kc = NULL;
     selector_register(sel, client, OP_CONNECT | OP_WRITE, NULL, &kc);
     name_key("client", kc);
@@ -681,8 +685,9 @@ static void scenario_connect(selector *sel)
     channel *refused = channel_open_socket(&at);
     channel_configure_blocking(refused, false);
     rc = channel_connect(refused, &at);
-    printf("connect to a closed port -> %s\n",
-           rc == 0 ? "false" : rc == 1 ? "true" : errno_name(errno));
+    printf("connect to a closed port -> %s\n", rc == 0   ? "false"
+                                               : rc == 1 ? "true"
+                                                         : errno_name(errno));
     selection_key *kr = NULL;
     selector_register(sel, refused, OP_CONNECT, NULL, &kr);
     name_key("refused", kr);
@@ -720,9 +725,8 @@ static void scenario_cancel(selector *sel)
     printf("selected still: %zu\n", selector_selected_count(sel));
     printf("set interest -> %s\n",
            selector_status_name(key_set_interest_ops(kp, OP_READ)));
-    printf("register again -> %s\n",
-           selector_status_name(
-               selector_register(sel, peer, OP_READ, NULL, NULL)));
+    printf("register again -> %s\n", selector_status_name(selector_register(
+                                         sel, peer, OP_READ, NULL, NULL)));
     printf("blocking after cancel -> %d\n",
            channel_configure_blocking(peer, true));
     channel_configure_blocking(peer, false);
@@ -733,9 +737,8 @@ static void scenario_cancel(selector *sel)
            selector_key_for(sel, peer) == NULL ? "none" : "a key",
            channel_is_registered(peer));
     selection_key *again = NULL;
-    printf("register again -> %s\n",
-           selector_status_name(
-               selector_register(sel, peer, OP_READ, NULL, &again)));
+    printf("register again -> %s\n", selector_status_name(selector_register(
+                                         sel, peer, OP_READ, NULL, &again)));
     name_key("peer2", again);
     /* Java's register(sel, ops) attaches null; C's NULL keeps what was
      * attached (a deliberate difference, so the line is tagged). */

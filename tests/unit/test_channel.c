@@ -709,10 +709,11 @@ static void scattering(tap *t)
     buffer_clear(ro);
     buffer *bad[] = {head, ro};
     buffer_clear(head);
-    TAP_OK(t,
-           channel_read_buffers(peer, bad, 2) == CHANNEL_ERROR &&
-               errno == EINVAL && buffer_position(head) == 0,
-           "a read-only buffer among them: CHANNEL_ERROR, EINVAL, nothing read");
+    TAP_OK(
+        t,
+        channel_read_buffers(peer, bad, 2) == CHANNEL_ERROR &&
+            errno == EINVAL && buffer_position(head) == 0,
+        "a read-only buffer among them: CHANNEL_ERROR, EINVAL, nothing read");
     channel_shutdown_output(client);
     TAP_OK(t, channel_read_buffers(peer, parts, 1) == CHANNEL_EOF,
            "end of stream: CHANNEL_EOF");

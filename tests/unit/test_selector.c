@@ -580,9 +580,9 @@ static void test_cancel(fixture *f)
     /* A bare descriptor has no close to tell the selector: FD_IN_USE. */
     int raw[2];
     selection_key *kraw = NULL;
-    bool raw_ok = pipe(raw) == 0 && set_nonblocking_fd(raw[0]) &&
-                  selector_register_fd(sel, raw[0], OP_READ, NULL, &kraw) ==
-                      SELECTOR_OK;
+    bool raw_ok =
+        pipe(raw) == 0 && set_nonblocking_fd(raw[0]) &&
+        selector_register_fd(sel, raw[0], OP_READ, NULL, &kraw) == SELECTOR_OK;
     int raw_fd = raw[0];
     close(raw[0]);
     /* The lowest free number, raw_fd, for another file. */
@@ -1010,8 +1010,7 @@ static void test_connect_ops(fixture *f)
     selector_register(sel, c, OP_CONNECT | OP_WRITE, NULL, &key);
     CHECK(f, select_until(sel, key), "a connecting socket's key is selected");
     int want = rc == 0 ? OP_CONNECT : OP_WRITE;
-    CHECK(f, key_ready_ops(key) == want,
-          "ready: %s only, while %s (got %d)",
+    CHECK(f, key_ready_ops(key) == want, "ready: %s only, while %s (got %d)",
           rc == 0 ? "OP_CONNECT" : "OP_WRITE",
           rc == 0 ? "the connect is pending" : "connected at once",
           key_ready_ops(key));
@@ -1054,8 +1053,7 @@ static void test_connect_ops(fixture *f)
     int n = selector_select_timeout(sel, SHORT_MS);
     CHECK(f,
           n == 0 && selector_selected_count(sel) == 0 &&
-              now_ms() - start >= SHORT_MS - 20 &&
-              selector_key_count(sel) == 0,
+              now_ms() - start >= SHORT_MS - 20 && selector_key_count(sel) == 0,
           "the selector no longer returns it: no spin on a dead socket");
     CHECK(f,
           selector_register(sel, refused, OP_READ, NULL, NULL) ==
@@ -1099,7 +1097,8 @@ static void test_key_state(fixture *f)
           previous);
     CHECK(f,
           key_interest_ops_and(key, ~OP_WRITE, &previous) == SELECTOR_OK &&
-              previous == (OP_READ | OP_WRITE) && key_interest_ops(key) == OP_READ,
+              previous == (OP_READ | OP_WRITE) &&
+              key_interest_ops(key) == OP_READ,
           "and interest_ops_and (%d)", previous);
     send_text(p.far, "x");
     select_until(sel, key);
@@ -1118,8 +1117,9 @@ static void test_key_state(fixture *f)
     CHECK(f,
           selector_key_for(sel, p.near) == key && channel_is_registered(p.near),
           "key_for still finds it, and the channel is still registered");
-    CHECK(f, selector_register(sel, p.near, OP_READ, NULL, NULL) ==
-                 SELECTOR_CANCELLED_KEY,
+    CHECK(f,
+          selector_register(sel, p.near, OP_READ, NULL, NULL) ==
+              SELECTOR_CANCELLED_KEY,
           "registering again before the next selection: CANCELLED_KEY");
     CHECK(f,
           channel_configure_blocking(p.near, true) == 0 &&
