@@ -105,7 +105,7 @@ ssize_t channel_write(channel *ch, buffer *src);
 /* Gathering write (Java's write(ByteBuffer[])): one writev over every
  * buffer's remaining bytes; positions advance in order. */
 ssize_t channel_write_buffers(channel *ch, buffer *const *srcs, size_t count);
-/* Scattering read (Java's read(ByteBuffer[])): one readv that fills each
+/* Scattering read (Java's read(ByteBuffer[])): one recvmsg that fills each
  * buffer's remaining room in order. Returns as channel_read does. */
 ssize_t channel_read_buffers(channel *ch, buffer *const *dsts, size_t count);
 
