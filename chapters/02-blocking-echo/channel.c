@@ -247,6 +247,8 @@ channel *channel_open_socket(const socket_address *address)
     return fd < 0 ? NULL : wrap_fd(fd, CHANNEL_SOCKET);
 }
 
+static void close_descriptor(channel *ch);
+
 int channel_connect(channel *ch, const socket_address *address)
 {
     if (ch == NULL || ch->kind != CHANNEL_SOCKET) {
@@ -267,10 +269,17 @@ int channel_connect(channel *ch, const socket_address *address)
             return channel_finish_connect(ch) == 1 ? 1 : -1;
         return 0;
     }
+    /* A connect that failed closes the channel, as in Java; asking twice
+     * (EISCONN, EALREADY) or for a bad address (EINVAL, EAFNOSUPPORT) is
+     * the caller's mistake and leaves it as it was. */
+    if (errno != EISCONN && errno != EALREADY && errno != EINVAL &&
+        errno != EAFNOSUPPORT && errno != EBADF) {
+        int saved = errno;
+        close_descriptor(ch);
+        errno = saved;
+    }
     return -1;
 }
-
-static void close_descriptor(channel *ch);
 
 /* excerpt:begin finish-connect */
 int channel_finish_connect(channel *ch)

@@ -82,7 +82,8 @@ channel *channel_open_connected(const socket_address *address);
 /* SocketChannel.open(): an unconnected socket of the address's family,
  * for the non-blocking connect below. */
 channel *channel_open_socket(const socket_address *address);
-/* 1 connected at once, 0 in progress (finish on OP_CONNECT), -1 error. */
+/* 1 connected at once, 0 in progress (finish on OP_CONNECT), -1 error;
+ * a connect the network refused at once closes the channel, as in Java. */
 int channel_connect(channel *ch, const socket_address *address);
 /* 1 connected, 0 still in progress, -1 failed. As in Java, a connect that
  * failed (errno from the socket, such as ECONNREFUSED) closes the channel:

@@ -682,6 +682,37 @@ static void java_state(tap *t)
                "# refused at once here; nothing to finish");
     }
     channel_close(ch);
+
+    /* Refused at once: the limited broadcast address has no route for a
+     * TCP connection. */
+    socket_address broadcast;
+    socket_address_resolve(&broadcast, "255.255.255.255", 80);
+    ch = channel_open_socket(&broadcast);
+    channel_configure_blocking(ch, false);
+    errno = 0;
+    rc = channel_connect(ch, &broadcast);
+    if (rc == -1) {
+        TAP_OK(t, !channel_is_open(ch),
+               "a connect refused at once (%s) closes the channel too",
+               strerror(errno));
+    } else {
+        printf("ok %d - # SKIP a connect to 255.255.255.255 did not fail "
+               "at once here\n",
+               ++t->run);
+    }
+    channel_close(ch);
+    /* The caller's mistake is not the network's: an IPv4 socket asked to
+     * reach an IPv6 address stays open. */
+    socket_address six;
+    ch = channel_open_socket(&address);
+    if (socket_address_resolve(&six, "::1", 80) == 0) {
+        errno = 0;
+        rc = channel_connect(ch, &six);
+        TAP_OK(t, rc == -1 && channel_is_open(ch),
+               "connect to another family's address: -1 (%s), still open",
+               strerror(errno));
+    }
+    channel_close(ch);
 }
 
 static void scattering(tap *t)
