@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 
 #define NO_MARK SIZE_MAX
@@ -80,10 +81,12 @@ static struct storage *storage_new(uint8_t *bytes, bool owned)
 
 buffer *buffer_allocate(size_t capacity)
 {
-    /* SIZE_MAX is refused before calloc: under AddressSanitizer an
-     * impossible size aborts the program instead of returning NULL. */
-    if (capacity == SIZE_MAX) {
-        errno = ENOMEM;
+    /* Java's allocate(-1) is an IllegalArgumentException. In C a negative
+     * size arrives as a size_t above PTRDIFF_MAX, which no object can
+     * have: EINVAL, not ENOMEM. (Refused before calloc, too: under
+     * AddressSanitizer an impossible size aborts instead of failing.) */
+    if (capacity > PTRDIFF_MAX) {
+        errno = EINVAL;
         return NULL;
     }
     /* calloc: Java zero-fills a new buffer; +1 so capacity 0 still works. */
@@ -449,10 +452,14 @@ buffer_status buffer_put_at(buffer *b, size_t index, uint8_t value)
 
 buffer_status buffer_put_buffer(buffer *dst, buffer *src)
 {
-    if (dst == NULL || src == NULL || dst == src)
+    if (dst == NULL || src == NULL)
         return BUFFER_BAD_ARGUMENT;
+    /* Java's read-only buffers refuse every put before looking at the
+     * argument, even a put of the buffer into itself. */
     if (dst->read_only)
         return BUFFER_READ_ONLY;
+    if (dst == src)
+        return BUFFER_BAD_ARGUMENT;
     size_t n = src->limit - src->position;
     if (n > dst->limit - dst->position)
         return BUFFER_OVERFLOW;

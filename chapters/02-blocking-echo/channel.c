@@ -1,10 +1,10 @@
 /*
  * channel.c - sockets that read into and write from Buffers. See channel.h.
  *
- * Only POSIX calls: socket, bind, listen, accept, connect, recv, send,
- * sendmsg, shutdown, fcntl, getaddrinfo; and on Linux accept4 (POSIX since
- * 2024), which sets an accepted socket's flags in the same call. Every
- * descriptor is close-on-exec.
+ * Only POSIX calls: socket, socketpair, bind, listen, accept, connect,
+ * recv, send, recvmsg, sendmsg, shutdown, setsockopt, fcntl, getaddrinfo;
+ * and on Linux accept4 (POSIX since 2024), which sets an accepted socket's
+ * flags in the same call. Every descriptor is close-on-exec.
  */
 #if defined(__linux__)
 #define _GNU_SOURCE /* accept4 */
@@ -15,18 +15,34 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+/* A selector's key of this channel (see "for the selector" below). */
+typedef struct channel_key {
+    void *key;
+    channel_key_cancel_fn *cancel;
+    bool valid;
+} channel_key;
+
 struct channel {
-    int fd;
+    int fd; /* -1 once closed */
     channel_kind kind;
     bool blocking;
     bool connection_pending;
+    bool connected;
+    bool released; /* channel_close was called; freed with the last key */
+    /* The keys, which selectors on several threads may add and remove
+     * (every worker of chapter 7 registers the one listener). */
+    pthread_mutex_t lock;
+    channel_key *keys;
+    size_t key_count, key_capacity;
 };
 
 /* --- addresses -------------------------------------------------------- */
@@ -93,6 +109,7 @@ static channel *wrap_fd(int fd, channel_kind kind)
         return NULL;
     }
     *ch = (channel){.fd = fd, .kind = kind, .blocking = true};
+    pthread_mutex_init(&ch->lock, NULL);
     return ch;
 }
 
@@ -207,8 +224,10 @@ static channel *accept_channel(channel *server, bool blocking)
     setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
 #endif
     channel *ch = wrap_fd(fd, CHANNEL_SOCKET);
-    if (ch != NULL)
+    if (ch != NULL) {
         ch->blocking = blocking;
+        ch->connected = true;
+    }
     return ch;
 }
 
@@ -228,6 +247,8 @@ channel *channel_open_socket(const socket_address *address)
     return fd < 0 ? NULL : wrap_fd(fd, CHANNEL_SOCKET);
 }
 
+static void close_descriptor(channel *ch);
+
 int channel_connect(channel *ch, const socket_address *address)
 {
     if (ch == NULL || ch->kind != CHANNEL_SOCKET) {
@@ -236,8 +257,10 @@ int channel_connect(channel *ch, const socket_address *address)
     }
     int rc = connect(ch->fd, (const struct sockaddr *)&address->storage,
                      address->length);
-    if (rc == 0)
+    if (rc == 0) {
+        ch->connected = true;
         return 1;
+    }
     /* An interrupted connect carries on in the background, like a
      * non-blocking one: both finish through finish_connect. */
     if (errno == EINPROGRESS || errno == EINTR) {
@@ -246,17 +269,31 @@ int channel_connect(channel *ch, const socket_address *address)
             return channel_finish_connect(ch) == 1 ? 1 : -1;
         return 0;
     }
+    /* A connect that failed closes the channel, as in Java; asking twice
+     * (EISCONN, EALREADY) or for a bad address (EINVAL, EAFNOSUPPORT) is
+     * the caller's mistake and leaves it as it was. */
+    if (errno != EISCONN && errno != EALREADY && errno != EINVAL &&
+        errno != EAFNOSUPPORT && errno != EBADF) {
+        int saved = errno;
+        close_descriptor(ch);
+        errno = saved;
+    }
     return -1;
 }
 
+/* excerpt:begin finish-connect */
 int channel_finish_connect(channel *ch)
 {
     if (ch == NULL || ch->kind != CHANNEL_SOCKET) {
         errno = EINVAL;
         return -1;
     }
-    if (!ch->connection_pending)
-        return 1;
+    if (!ch->connection_pending) {
+        if (ch->connected)
+            return 1;
+        errno = ch->fd < 0 ? EBADF : ENOTCONN; /* NoConnectionPending */
+        return -1;
+    }
     if (ch->blocking) {
         /* Wait for the outcome, as Java's blocking finishConnect does. */
         struct pollfd p = {.fd = ch->fd, .events = POLLOUT};
@@ -272,7 +309,10 @@ int channel_finish_connect(channel *ch)
     if (getsockopt(ch->fd, SOL_SOCKET, SO_ERROR, &error, &length) < 0)
         return -1;
     if (error != 0) {
+        /* Java closes a channel whose connect failed: its keys go with
+         * it, instead of a key that reports OP_CONNECT for ever. */
         ch->connection_pending = false;
+        close_descriptor(ch);
         errno = error;
         return -1;
     }
@@ -285,12 +325,51 @@ int channel_finish_connect(channel *ch)
         return -1;
     }
     ch->connection_pending = false;
+    ch->connected = true;
     return 1;
 }
+/* excerpt:end finish-connect */
 
 bool channel_is_connection_pending(const channel *ch)
 {
     return ch != NULL && ch->connection_pending;
+}
+
+bool channel_is_connected(const channel *ch)
+{
+    return ch != NULL && ch->connected && ch->fd >= 0;
+}
+
+/* A socket pair rather than pipe(2): send with MSG_NOSIGNAL works on it,
+ * so a sink whose source is gone reports EPIPE instead of raising
+ * SIGPIPE, like every other channel. Each end is shut in the direction it
+ * does not use, which makes it one-way, as a pipe is. */
+int channel_open_pipe(channel **source, channel **sink)
+{
+    int fds[2];
+    if (source == NULL || sink == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) < 0)
+        return -1;
+    if (fcntl(fds[0], F_SETFD, FD_CLOEXEC) < 0 ||
+        fcntl(fds[1], F_SETFD, FD_CLOEXEC) < 0 ||
+        shutdown(fds[0], SHUT_WR) < 0 || shutdown(fds[1], SHUT_RD) < 0) {
+        close_keeping_errno(fds[0]);
+        close_keeping_errno(fds[1]);
+        return -1;
+    }
+    *source = wrap_fd(fds[0], CHANNEL_PIPE_SOURCE);
+    *sink = wrap_fd(fds[1], CHANNEL_PIPE_SINK);
+    if (*source == NULL || *sink == NULL) {
+        channel_close(*source);
+        channel_close(*sink);
+        *source = *sink = NULL;
+        errno = ENOMEM;
+        return -1;
+    }
+    return 0;
 }
 
 channel *channel_open_connected(const socket_address *address)
@@ -307,6 +386,18 @@ channel *channel_open_connected(const socket_address *address)
 
 /* --- reading and writing ---------------------------------------------- */
 
+/* Closed (Java's ClosedChannelException) or the wrong end of a pipe
+ * (NonReadable/NonWritableChannelException): EBADF, as read(2) and
+ * write(2) say it. */
+static bool can_transfer(const channel *ch, channel_kind wrong_end)
+{
+    if (ch->fd < 0 || ch->kind == wrong_end || ch->kind == CHANNEL_SERVER) {
+        errno = EBADF;
+        return false;
+    }
+    return true;
+}
+
 /* excerpt:begin read */
 ssize_t channel_read(channel *ch, buffer *dst)
 {
@@ -315,6 +406,8 @@ ssize_t channel_read(channel *ch, buffer *dst)
         errno = EINVAL;
         return CHANNEL_ERROR;
     }
+    if (!can_transfer(ch, CHANNEL_PIPE_SINK))
+        return CHANNEL_ERROR;
     size_t space = buffer_remaining(dst);
     if (space == 0)
         return 0;
@@ -342,6 +435,8 @@ ssize_t channel_write(channel *ch, buffer *src)
         errno = EINVAL;
         return CHANNEL_ERROR;
     }
+    if (!can_transfer(ch, CHANNEL_PIPE_SOURCE))
+        return CHANNEL_ERROR;
     size_t pending = buffer_remaining(src);
     if (pending == 0)
         return 0;
@@ -369,6 +464,8 @@ ssize_t channel_write_buffers(channel *ch, buffer *const *srcs, size_t count)
         errno = EINVAL;
         return CHANNEL_ERROR;
     }
+    if (!can_transfer(ch, CHANNEL_PIPE_SOURCE))
+        return CHANNEL_ERROR;
     for (size_t i = 0; i < count; i++) {
         const uint8_t *bytes = buffer_const_array(srcs[i]);
         if (bytes == NULL) {
@@ -407,7 +504,152 @@ ssize_t channel_write_buffers(channel *ch, buffer *const *srcs, size_t count)
     return n;
 }
 
+ssize_t channel_read_buffers(channel *ch, buffer *const *dsts, size_t count)
+{
+    enum { MAX_PARTS = 16 };
+    struct iovec parts[MAX_PARTS];
+    size_t used = 0;
+    if (ch == NULL || dsts == NULL || count > MAX_PARTS) {
+        errno = EINVAL;
+        return CHANNEL_ERROR;
+    }
+    if (!can_transfer(ch, CHANNEL_PIPE_SINK))
+        return CHANNEL_ERROR;
+    for (size_t i = 0; i < count; i++) {
+        uint8_t *room = buffer_array(dsts[i]);
+        if (room == NULL) { /* NULL, or read-only */
+            errno = EINVAL;
+            return CHANNEL_ERROR;
+        }
+        if (buffer_has_remaining(dsts[i])) {
+            parts[used].iov_base = room + buffer_position(dsts[i]);
+            parts[used].iov_len = buffer_remaining(dsts[i]);
+            used++;
+        }
+    }
+    if (used == 0)
+        return 0;
+    struct msghdr message;
+    memset(&message, 0, sizeof message);
+    message.msg_iov = parts;
+    message.msg_iovlen = (int)used;
+    ssize_t n;
+    do
+        n = recvmsg(ch->fd, &message, 0);
+    while (n < 0 && errno == EINTR);
+    if (n == 0)
+        return CHANNEL_EOF;
+    if (n < 0)
+        return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : CHANNEL_ERROR;
+    /* The kernel filled the parts in order: advance each by its share. */
+    size_t left = (size_t)n;
+    for (size_t i = 0; i < count && left > 0; i++) {
+        size_t take = buffer_remaining(dsts[i]);
+        if (take > left)
+            take = left;
+        buffer_set_position(dsts[i], buffer_position(dsts[i]) + take);
+        left -= take;
+    }
+    return n;
+}
+
+/* --- options ------------------------------------------------------------ */
+
+/* Which options each kind has, as Java's supportedOptions() says. */
+static bool has_option(const channel *ch, channel_option option)
+{
+    switch (ch->kind) {
+    case CHANNEL_SERVER:
+        return option == CHANNEL_SO_RCVBUF || option == CHANNEL_SO_REUSEADDR;
+    case CHANNEL_SOCKET:
+        return option >= CHANNEL_SO_LINGER && option <= CHANNEL_TCP_NODELAY;
+    case CHANNEL_PIPE_SOURCE:
+    case CHANNEL_PIPE_SINK: return false;
+    }
+    return false;
+}
+
+static bool option_level(const channel *ch, channel_option option, int *level,
+                         int *name)
+{
+    static const int names[] = {SO_LINGER,    SO_RCVBUF,    SO_SNDBUF,
+                                SO_REUSEADDR, SO_KEEPALIVE, TCP_NODELAY};
+    if (ch == NULL || (unsigned)option > CHANNEL_TCP_NODELAY) {
+        errno = EINVAL;
+        return false;
+    }
+    if (ch->fd < 0) {
+        errno = EBADF;
+        return false;
+    }
+    if (!has_option(ch, option)) {
+        errno = ENOPROTOOPT;
+        return false;
+    }
+    *level = option == CHANNEL_TCP_NODELAY ? IPPROTO_TCP : SOL_SOCKET;
+    *name = names[option];
+    return true;
+}
+
+int channel_set_option(channel *ch, channel_option option, int value)
+{
+    int level, name;
+    if (!option_level(ch, option, &level, &name))
+        return -1;
+    if (option == CHANNEL_SO_LINGER) {
+        /* Java: negative turns lingering off; more than 65535 s is
+         * capped there. */
+        struct linger linger = {.l_onoff = value >= 0,
+                                .l_linger = value < 0       ? 0
+                                            : value > 65535 ? 65535
+                                                            : value};
+        return setsockopt(ch->fd, level, name, &linger, sizeof linger);
+    }
+    if ((option == CHANNEL_SO_RCVBUF || option == CHANNEL_SO_SNDBUF) &&
+        value < 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (option != CHANNEL_SO_RCVBUF && option != CHANNEL_SO_SNDBUF)
+        value = value != 0;
+    return setsockopt(ch->fd, level, name, &value, sizeof value);
+}
+
+int channel_get_option(const channel *ch, channel_option option, int *value)
+{
+    int level, name;
+    if (value == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (!option_level(ch, option, &level, &name))
+        return -1;
+    if (option == CHANNEL_SO_LINGER) {
+        struct linger linger;
+        socklen_t length = sizeof linger;
+        if (getsockopt(ch->fd, level, name, &linger, &length) < 0)
+            return -1;
+        *value = linger.l_onoff ? linger.l_linger : -1;
+        return 0;
+    }
+    socklen_t length = sizeof *value;
+    if (getsockopt(ch->fd, level, name, value, &length) < 0)
+        return -1;
+    if (option != CHANNEL_SO_RCVBUF && option != CHANNEL_SO_SNDBUF)
+        *value = *value != 0;
+    return 0;
+}
+
 /* --- modes and closing ------------------------------------------------ */
+
+/* Called with the lock held. */
+static bool has_valid_key(const channel *ch)
+{
+    for (size_t i = 0; i < ch->key_count; i++)
+        if (ch->keys[i].valid)
+            return true;
+    return false;
+}
 
 int channel_configure_blocking(channel *ch, bool blocking)
 {
@@ -415,14 +657,21 @@ int channel_configure_blocking(channel *ch, bool blocking)
         errno = EINVAL;
         return -1;
     }
-    int flags = fcntl(ch->fd, F_GETFL);
-    if (flags < 0)
-        return -1;
-    flags = blocking ? flags & ~O_NONBLOCK : flags | O_NONBLOCK;
-    if (fcntl(ch->fd, F_SETFL, flags) < 0)
-        return -1;
-    ch->blocking = blocking;
-    return 0;
+    pthread_mutex_lock(&ch->lock);
+    int rc = -1;
+    int flags = ch->fd < 0 ? -1 : fcntl(ch->fd, F_GETFL);
+    if (ch->fd < 0) {
+        errno = EBADF;
+    } else if (blocking && !ch->blocking && has_valid_key(ch)) {
+        errno = EBUSY; /* Java's IllegalBlockingModeException */
+    } else if (flags >= 0 && fcntl(ch->fd, F_SETFL,
+                                   blocking ? flags & ~O_NONBLOCK
+                                            : flags | O_NONBLOCK) == 0) {
+        ch->blocking = blocking;
+        rc = 0;
+    }
+    pthread_mutex_unlock(&ch->lock);
+    return rc;
 }
 
 bool channel_is_blocking(const channel *ch)
@@ -448,14 +697,61 @@ int channel_shutdown_input(channel *ch)
     return shutdown(ch->fd, SHUT_RD);
 }
 
+static void free_channel(channel *ch)
+{
+    pthread_mutex_destroy(&ch->lock);
+    free(ch->keys);
+    free(ch);
+}
+
+/* excerpt:begin close */
+/* Java's implCloseSelectableChannel: every key is cancelled while the
+ * descriptor is still open, so each selector stops watching it before
+ * its number can come back for another socket. */
+static void close_descriptor(channel *ch)
+{
+    for (;;) {
+        void *key = NULL;
+        channel_key_cancel_fn *cancel = NULL;
+        pthread_mutex_lock(&ch->lock);
+        for (size_t i = 0; i < ch->key_count && key == NULL; i++)
+            if (ch->keys[i].valid) {
+                key = ch->keys[i].key;
+                cancel = ch->keys[i].cancel;
+            }
+        pthread_mutex_unlock(&ch->lock);
+        if (key == NULL)
+            break;
+        cancel(key); /* calls channel_key_cancelled: unlocked here */
+    }
+    pthread_mutex_lock(&ch->lock);
+    if (ch->fd >= 0) {
+        /* Not retried on EINTR: on Linux the descriptor is gone either
+         * way, and retrying could close one another thread just opened. */
+        close(ch->fd);
+        ch->fd = -1;
+    }
+    ch->connected = ch->connection_pending = false;
+    pthread_mutex_unlock(&ch->lock);
+}
+
 void channel_close(channel *ch)
 {
     if (ch == NULL)
         return;
-    /* Not retried on EINTR: on Linux the descriptor is gone either way,
-     * and retrying could close one that another thread just opened. */
-    close(ch->fd);
-    free(ch);
+    close_descriptor(ch);
+    pthread_mutex_lock(&ch->lock);
+    ch->released = true;
+    bool last = ch->key_count == 0; /* else the last key to go frees it */
+    pthread_mutex_unlock(&ch->lock);
+    if (last)
+        free_channel(ch);
+}
+/* excerpt:end close */
+
+bool channel_is_open(const channel *ch)
+{
+    return ch != NULL && ch->fd >= 0;
 }
 
 channel_kind channel_get_kind(const channel *ch)
@@ -504,4 +800,68 @@ uint16_t channel_local_port(const channel *ch)
                                   &address.length) < 0)
         return 0;
     return socket_address_port(&address);
+}
+
+/* --- for the selector ------------------------------------------------- */
+
+int channel_add_key(channel *ch, void *key, channel_key_cancel_fn *cancel)
+{
+    int rc = -1;
+    pthread_mutex_lock(&ch->lock);
+    if (ch->fd < 0) {
+        errno = EBADF;
+    } else if (ch->blocking) {
+        errno = EAGAIN;
+    } else if (ch->key_count == ch->key_capacity) {
+        size_t capacity = ch->key_capacity ? ch->key_capacity * 2 : 2;
+        channel_key *grown = realloc(ch->keys, capacity * sizeof *grown);
+        if (grown == NULL) {
+            errno = ENOMEM;
+        } else {
+            ch->keys = grown;
+            ch->key_capacity = capacity;
+        }
+    }
+    if (ch->fd >= 0 && !ch->blocking && ch->key_count < ch->key_capacity) {
+        ch->keys[ch->key_count++] =
+            (channel_key){.key = key, .cancel = cancel, .valid = true};
+        rc = 0;
+    }
+    pthread_mutex_unlock(&ch->lock);
+    return rc;
+}
+
+void channel_key_cancelled(channel *ch, void *key)
+{
+    pthread_mutex_lock(&ch->lock);
+    for (size_t i = 0; i < ch->key_count; i++)
+        if (ch->keys[i].key == key)
+            ch->keys[i].valid = false;
+    pthread_mutex_unlock(&ch->lock);
+}
+
+void channel_remove_key(channel *ch, void *key)
+{
+    pthread_mutex_lock(&ch->lock);
+    for (size_t i = 0; i < ch->key_count; i++)
+        if (ch->keys[i].key == key) {
+            ch->keys[i] = ch->keys[--ch->key_count];
+            break;
+        }
+    bool last = ch->released && ch->key_count == 0;
+    pthread_mutex_unlock(&ch->lock);
+    if (last)
+        free_channel(ch);
+}
+
+bool channel_is_registered(const channel *ch)
+{
+    if (ch == NULL)
+        return false;
+    /* Locking changes nothing the caller can see: the cast is sound. */
+    pthread_mutex_t *lock = (pthread_mutex_t *)&ch->lock;
+    pthread_mutex_lock(lock);
+    bool registered = ch->key_count > 0;
+    pthread_mutex_unlock(lock);
+    return registered;
 }

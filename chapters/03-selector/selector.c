@@ -56,9 +56,10 @@ struct selector {
     selection_key *cancelled;
     backend_event *fired;
     int fired_capacity;
-    /* wakeup: a self-pipe watched by the backend, and a flag so that a
-     * burst of wakeups writes one byte, not thousands. */
-    int wake_read, wake_write;
+    /* wakeup: a Pipe channel whose source the backend watches, and a flag
+     * so that a burst of wakeups writes one byte, not thousands. */
+    channel *wake_source, *wake_sink;
+    int wake_fd; /* wake_source's descriptor, -1 when none */
     atomic_bool wake_pending;
 };
 
@@ -75,6 +76,7 @@ const char *selector_status_name(selector_status status)
     case SELECTOR_FD_IN_USE: return "SELECTOR_FD_IN_USE";
     case SELECTOR_SYSTEM_ERROR: return "SELECTOR_SYSTEM_ERROR";
     case SELECTOR_NO_MEMORY: return "SELECTOR_NO_MEMORY";
+    case SELECTOR_CLOSED_CHANNEL: return "SELECTOR_CLOSED_CHANNEL";
     }
     return "SELECTOR_UNKNOWN_STATUS";
 }
@@ -144,14 +146,6 @@ selector_backend selector_backend_or_die(const char *program, const char *name)
 
 static int grow_tables(selector *sel, int fd);
 
-static int set_flags(int fd)
-{
-    int flags = fcntl(fd, F_GETFL);
-    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
-        return -1;
-    return fcntl(fd, F_SETFD, FD_CLOEXEC);
-}
-
 selector *selector_open(selector_backend backend)
 {
     const backend_ops *ops = ops_of(backend);
@@ -164,21 +158,20 @@ selector *selector_open(selector_backend backend)
         return NULL;
     sel->ops = ops;
     sel->backend = backend;
-    sel->wake_read = sel->wake_write = -1;
+    sel->wake_fd = -1;
     atomic_init(&sel->wake_pending, false);
-    int pipe_fds[2];
-    if (pipe(pipe_fds) < 0) {
+    if (channel_open_pipe(&sel->wake_source, &sel->wake_sink) < 0) {
         free(sel);
         return NULL;
     }
-    sel->wake_read = pipe_fds[0];
-    sel->wake_write = pipe_fds[1];
+    sel->wake_fd = channel_fd(sel->wake_source);
     sel->state = ops->create();
-    if (sel->state == NULL || grow_tables(sel, sel->wake_read) < 0 ||
-        set_flags(sel->wake_read) < 0 || set_flags(sel->wake_write) < 0 ||
-        sel->wake_read > ops->max_fd ||
-        ops->add(sel->state, sel->wake_read, BACKEND_READ) < 0) {
-        int saved = sel->wake_read > ops->max_fd ? EMFILE : errno;
+    if (sel->state == NULL || grow_tables(sel, sel->wake_fd) < 0 ||
+        channel_configure_blocking(sel->wake_source, false) < 0 ||
+        channel_configure_blocking(sel->wake_sink, false) < 0 ||
+        sel->wake_fd > ops->max_fd ||
+        ops->add(sel->state, sel->wake_fd, BACKEND_READ) < 0) {
+        int saved = sel->wake_fd > ops->max_fd ? EMFILE : errno;
         selector_close(sel);
         errno = saved;
         return NULL;
@@ -251,7 +244,8 @@ static void unwatch(selector *sel, selection_key *key)
         sel->ops->remove(sel->state, key->fd, events);
 }
 
-/* Takes a key out of every set and frees it. */
+/* Takes a key out of every set and frees it; the channel lets go of it
+ * too (and is freed then if it was closed meanwhile). */
 static void deregister(selector *sel, selection_key *key)
 {
     if (!key->cancelled)
@@ -260,7 +254,15 @@ static void deregister(selector *sel, selection_key *key)
         sel->key_of_fd[key->fd] = NULL;
     unlink_all(sel, key);
     unlink_selected(sel, key);
+    if (key->ch != NULL)
+        channel_remove_key(key->ch, key);
     free(key);
+}
+
+/* How a channel's close cancels its keys (channel.h). */
+static void cancel_for_channel(void *key)
+{
+    key_cancel(key);
 }
 
 static void flush_cancelled(selector *sel)
@@ -281,10 +283,8 @@ void selector_close(selector *sel)
     sel->cancelled = NULL;
     if (sel->state != NULL)
         sel->ops->destroy(sel->state);
-    if (sel->wake_read >= 0)
-        close(sel->wake_read);
-    if (sel->wake_write >= 0)
-        close(sel->wake_write);
+    channel_close(sel->wake_source);
+    channel_close(sel->wake_sink);
     free(sel->key_of_fd);
     free(sel->fired);
     free(sel);
@@ -338,8 +338,17 @@ static selector_status add_key(selector *sel, channel *ch, int fd,
                            .valid_ops = valid_ops,
                            .interest = ops,
                            .attachment = attachment};
+    if (ch != NULL && channel_add_key(ch, key, cancel_for_channel) < 0) {
+        int error = errno;
+        free(key);
+        return error == EBADF    ? SELECTOR_CLOSED_CHANNEL
+               : error == EAGAIN ? SELECTOR_BLOCKING_CHANNEL
+                                 : SELECTOR_NO_MEMORY;
+    }
     int events = backend_events(ops);
     if (events != 0 && sel->ops->add(sel->state, fd, events) < 0) {
+        if (ch != NULL)
+            channel_remove_key(ch, key);
         free(key);
         return SELECTOR_SYSTEM_ERROR;
     }
@@ -385,9 +394,10 @@ static selector_status do_register(selector *sel, channel *ch, int fd,
     }
     if (key != NULL) {
         /* The number names another file now. Fine if the old key was
-         * cancelled before its descriptor was closed: it stays in the sets
-         * until the next selection but gives up the number. If not, a
-         * channel was closed while still registered. */
+         * cancelled before its descriptor was closed (channel_close sees
+         * to that): it stays in the sets until the next selection but
+         * gives up the number. If not, a bare descriptor was closed while
+         * still registered. */
         if (!key->cancelled)
             return SELECTOR_FD_IN_USE;
         sel->key_of_fd[fd] = NULL;
@@ -403,13 +413,13 @@ selector_status selector_register(selector *sel, channel *ch, int ops,
         return SELECTOR_BAD_ARGUMENT;
     if (sel->state == NULL)
         return SELECTOR_CLOSED;
-    /* Java's validOps(): what this kind of channel can ever do. Java
-     * checks them before the blocking mode, and so do we. */
-    int valid = channel_get_kind(ch) == CHANNEL_SERVER
-                    ? OP_ACCEPT
-                    : OP_READ | OP_WRITE | OP_CONNECT;
+    /* Java checks the ops first, then that the channel is open, then
+     * its blocking mode; so do we. */
+    int valid = channel_valid_ops(ch);
     if (ops & ~valid)
         return SELECTOR_INVALID_OPS;
+    if (!channel_is_open(ch))
+        return SELECTOR_CLOSED_CHANNEL;
     if (channel_is_blocking(ch))
         return SELECTOR_BLOCKING_CHANNEL;
     return do_register(sel, ch, channel_fd(ch), valid, ops, attachment, key);
@@ -430,13 +440,35 @@ selector_status selector_register_fd(selector *sel, int fd, int ops,
     return do_register(sel, NULL, fd, OP_READ | OP_WRITE, ops, attachment, key);
 }
 
+/* excerpt:begin valid-ops */
+int channel_valid_ops(const channel *ch)
+{
+    switch (channel_get_kind(ch)) {
+    case CHANNEL_SERVER: return OP_ACCEPT;
+    case CHANNEL_SOCKET: return OP_READ | OP_WRITE | OP_CONNECT;
+    case CHANNEL_PIPE_SOURCE: return OP_READ;
+    case CHANNEL_PIPE_SINK: return OP_WRITE;
+    }
+    return 0;
+}
+/* excerpt:end valid-ops */
+
+/* As Java's keyFor: a cancelled key is still the channel's key until the
+ * next selection takes it away. */
 selection_key *selector_key_for(const selector *sel, const channel *ch)
 {
-    int fd = channel_fd(ch);
-    if (sel == NULL || fd < 0 || fd >= sel->fd_slots)
+    if (sel == NULL || ch == NULL)
         return NULL;
-    selection_key *key = sel->key_of_fd[fd];
-    return key != NULL && key->ch == ch && !key->cancelled ? key : NULL;
+    int fd = channel_fd(ch);
+    if (fd >= 0) {
+        selection_key *key = fd < sel->fd_slots ? sel->key_of_fd[fd] : NULL;
+        return key != NULL && key->ch == ch ? key : NULL;
+    }
+    /* Closed, so no longer in the table by number. */
+    for (selection_key *key = sel->all_keys; key != NULL; key = key->all_next)
+        if (key->ch == ch)
+            return key;
+    return NULL;
 }
 
 /* --- selecting -------------------------------------------------------- */
@@ -444,12 +476,27 @@ selection_key *selector_key_for(const selector *sel, const channel *ch)
 static void drain_wakeups(selector *sel)
 {
     char sink[64];
-    while (read(sel->wake_read, sink, sizeof sink) > 0)
+    while (recv(sel->wake_fd, sink, sizeof sink, 0) > 0)
         continue;
     /* Cleared after draining: a wakeup that arrives in between merges
      * with this one instead of being lost. */
     atomic_store(&sel->wake_pending, false);
 }
+
+/* excerpt:begin connect-ops */
+/* The ops a channel's connection state allows, Java's rule: a socket is
+ * connectable only while its connect is pending, readable and writable
+ * only once connected. A writable socket alone cannot tell the two
+ * apart; the channel can. */
+static int ops_allowed(const selection_key *key)
+{
+    if (key->ch == NULL || channel_get_kind(key->ch) != CHANNEL_SOCKET)
+        return key->valid_ops;
+    if (channel_is_connection_pending(key->ch))
+        return OP_CONNECT;
+    return channel_is_connected(key->ch) ? OP_READ | OP_WRITE : 0;
+}
+/* excerpt:end connect-ops */
 
 /* excerpt:begin ready-ops */
 /* What the backend saw, in ops this key is interested in. An error or a
@@ -464,7 +511,7 @@ static int ready_ops_for(const selection_key *key, int events)
         ready |= key->interest & (OP_READ | OP_ACCEPT);
     if (events & BACKEND_WRITE)
         ready |= key->interest & (OP_WRITE | OP_CONNECT);
-    return ready;
+    return ready & ops_allowed(key);
 }
 /* excerpt:end ready-ops */
 
@@ -483,7 +530,7 @@ static int do_select(selector *sel, int timeout_ms)
     int updated = 0;
     for (int i = 0; i < n; i++) {
         int fd = sel->fired[i].fd;
-        if (fd == sel->wake_read) {
+        if (fd == sel->wake_fd) {
             drain_wakeups(sel);
             continue;
         }
@@ -540,7 +587,8 @@ void selector_wakeup(selector *sel)
     /* Only the first wakeup since the last selection writes a byte. */
     if (!atomic_exchange(&sel->wake_pending, true)) {
         char byte = 1;
-        ssize_t ignored = write(sel->wake_write, &byte, 1);
+        ssize_t ignored =
+            send(channel_fd(sel->wake_sink), &byte, 1, MSG_NOSIGNAL);
         (void)ignored; /* a full pipe is readable already: that is enough */
     }
 }
@@ -596,7 +644,17 @@ size_t selector_key_count(const selector *sel)
 
 int key_interest_ops(const selection_key *key)
 {
-    return key != NULL ? key->interest : 0;
+    return key_is_valid(key) ? key->interest : 0;
+}
+
+selector_status key_get_interest_ops(const selection_key *key, int *ops)
+{
+    if (key == NULL || ops == NULL)
+        return SELECTOR_BAD_ARGUMENT;
+    if (key->cancelled)
+        return SELECTOR_CANCELLED_KEY;
+    *ops = key->interest;
+    return SELECTOR_OK;
 }
 
 selector_status key_set_interest_ops(selection_key *key, int ops)
@@ -626,19 +684,37 @@ selector_status key_set_interest_ops(selection_key *key, int ops)
     return SELECTOR_OK;
 }
 
-selector_status key_interest_ops_or(selection_key *key, int ops)
+selector_status key_interest_ops_or(selection_key *key, int ops, int *previous)
 {
-    return key_set_interest_ops(key, key_interest_ops(key) | ops);
+    int before = key_interest_ops(key);
+    selector_status s = key_set_interest_ops(key, before | ops);
+    if (s == SELECTOR_OK && previous != NULL)
+        *previous = before;
+    return s;
 }
 
-selector_status key_interest_ops_and(selection_key *key, int ops)
+selector_status key_interest_ops_and(selection_key *key, int ops, int *previous)
 {
-    return key_set_interest_ops(key, key_interest_ops(key) & ops);
+    int before = key_interest_ops(key);
+    selector_status s = key_set_interest_ops(key, before & ops);
+    if (s == SELECTOR_OK && previous != NULL)
+        *previous = before;
+    return s;
 }
 
 int key_ready_ops(const selection_key *key)
 {
-    return key != NULL ? key->ready : 0;
+    return key_is_valid(key) ? key->ready : 0;
+}
+
+selector_status key_get_ready_ops(const selection_key *key, int *ops)
+{
+    if (key == NULL || ops == NULL)
+        return SELECTOR_BAD_ARGUMENT;
+    if (key->cancelled)
+        return SELECTOR_CANCELLED_KEY;
+    *ops = key->ready;
+    return SELECTOR_OK;
 }
 
 bool key_is_readable(const selection_key *key)
@@ -681,6 +757,8 @@ void key_cancel(selection_key *key)
         return;
     unwatch(key->owner, key);
     key->cancelled = true;
+    if (key->ch != NULL)
+        channel_key_cancelled(key->ch, key);
     key->cancel_next = key->owner->cancelled;
     key->owner->cancelled = key;
 }

@@ -23,13 +23,18 @@
  * next selection, so do not touch it after that; selector_close frees every
  * key. Attachments are the caller's: free them before closing.
  *
- * Close a registered channel only after cancelling its key. Cancelling
- * stops the backend watching the descriptor while it is still open; the
- * kernel reuses a closed descriptor's number at once, and a new channel
- * that gets it registers as usual (the old key, already invalid, leaves at
- * the next selection). A channel closed while still registered is caught
- * when its number comes back: registering the newcomer gives
- * SELECTOR_FD_IN_USE until the stale key is cancelled.
+ * Closing a registered channel cancels its keys, as in Java: the backend
+ * stops watching the descriptor while it is still open, so nothing stale
+ * fires when the kernel gives its number to the next socket. Cancel, then
+ * close, works as well. A bare descriptor (selector_register_fd) has no
+ * channel to tell the selector it closed: cancel its key first; if not,
+ * registering the newcomer that gets its number gives SELECTOR_FD_IN_USE
+ * until the stale key is cancelled.
+ *
+ * Where Java throws CancelledKeyException from a getter, C has two ways:
+ * key_interest_ops and key_ready_ops answer 0 for a cancelled key (so a
+ * handler never acts on one), and key_get_interest_ops and
+ * key_get_ready_ops return SELECTOR_CANCELLED_KEY.
  */
 #ifndef NIO_SELECTOR_H
 #define NIO_SELECTOR_H
@@ -59,7 +64,8 @@ typedef enum selector_status {
                                   registered: closed before its key was
                                   cancelled */
     SELECTOR_SYSTEM_ERROR,     /* the OS refused: see errno */
-    SELECTOR_NO_MEMORY
+    SELECTOR_NO_MEMORY,
+    SELECTOR_CLOSED_CHANNEL /* ClosedChannelException */
 } selector_status;
 
 typedef enum selector_backend {
@@ -107,7 +113,8 @@ selector_status selector_register(selector *sel, channel *ch, int ops,
  * Pipe.SourceChannel): valid ops are OP_READ and OP_WRITE. */
 selector_status selector_register_fd(selector *sel, int fd, int ops,
                                      void *attachment, selection_key **key);
-/* The key of a channel on this selector, or NULL (Java's keyFor). */
+/* The key of a channel on this selector, or NULL (Java's keyFor): a
+ * cancelled key too, until the next selection takes it away. */
 selection_key *selector_key_for(const selector *sel, const channel *ch);
 
 /* select(): blocks until at least one key is selected, a wakeup, or a
@@ -140,14 +147,26 @@ selector_status key_iterator_remove(key_iterator *it);
 size_t selector_selected_count(const selector *sel);
 size_t selector_key_count(const selector *sel);
 
+/* Java's validOps(): what this kind of channel can ever do (OP_ACCEPT
+ * for a server, OP_READ | OP_WRITE | OP_CONNECT for a socket, OP_READ for
+ * a pipe's source, OP_WRITE for its sink). */
+int channel_valid_ops(const channel *ch);
+
 /* --- SelectionKey ----------------------------------------------------- */
 
+/* 0 for a cancelled key; key_get_interest_ops tells why. */
 int key_interest_ops(const selection_key *key);
+/* Java's interestOps() that throws: SELECTOR_CANCELLED_KEY when cancelled */
+selector_status key_get_interest_ops(const selection_key *key, int *ops);
 selector_status key_set_interest_ops(selection_key *key, int ops);
-/* Java's interestOpsOr / interestOpsAnd, the usual way to toggle OP_WRITE */
-selector_status key_interest_ops_or(selection_key *key, int ops);
-selector_status key_interest_ops_and(selection_key *key, int ops);
+/* Java's interestOpsOr / interestOpsAnd, the usual way to toggle OP_WRITE;
+ * `previous` (may be NULL) gets the ops before, as Java returns them. */
+selector_status key_interest_ops_or(selection_key *key, int ops, int *previous);
+selector_status key_interest_ops_and(selection_key *key, int ops,
+                                     int *previous);
+/* 0 for a cancelled key; key_get_ready_ops tells why. */
 int key_ready_ops(const selection_key *key);
+selector_status key_get_ready_ops(const selection_key *key, int *ops);
 bool key_is_readable(const selection_key *key);
 bool key_is_writable(const selection_key *key);
 bool key_is_connectable(const selection_key *key);
@@ -159,7 +178,8 @@ void *key_attach(selection_key *key, void *attachment);
  * freed) at the next selection. Cancel before closing the channel. */
 void key_cancel(selection_key *key);
 bool key_is_valid(const selection_key *key);
-/* NULL for keys made with selector_register_fd. */
+/* NULL for keys made with selector_register_fd. A closed channel until
+ * the key leaves its selector (channel_is_open says so), as in Java. */
 channel *key_channel(const selection_key *key);
 int key_fd(const selection_key *key);
 selector *key_selector(const selection_key *key);

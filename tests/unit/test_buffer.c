@@ -11,6 +11,7 @@
 #include "tap.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -141,9 +142,14 @@ static void test_allocate(tap *t)
     buffer_free(b);
 
     errno = 0;
-    b = buffer_allocate(SIZE_MAX);
-    TAP_OK(t, b == NULL && errno == ENOMEM,
-           "allocate(SIZE_MAX) fails with ENOMEM");
+    b = buffer_allocate((size_t)-1);
+    TAP_OK(t, b == NULL && errno == EINVAL,
+           "allocate(-1), a size_t of SIZE_MAX: EINVAL, as Java's "
+           "IllegalArgumentException");
+    errno = 0;
+    b = buffer_allocate((size_t)PTRDIFF_MAX + 1);
+    TAP_OK(t, b == NULL && errno == EINVAL,
+           "any size above PTRDIFF_MAX is a negative one: EINVAL");
 }
 
 static void test_wrap(tap *t)
@@ -484,6 +490,7 @@ static void test_put_buffer(tap *t)
     state(t, ro, 8, 8, NONE, "a read-only src may be read");
     FAILS(t, dst, buffer_put_buffer(dst, NULL), BUFFER_BAD_ARGUMENT);
     FAILS(t, src, buffer_put_buffer(NULL, src), BUFFER_BAD_ARGUMENT);
+    FAILS(t, ro, buffer_put_buffer(ro, ro), BUFFER_READ_ONLY);
     buffer_free(ro);
 
     /* Two views of one block, overlapping: the copy must act as if it

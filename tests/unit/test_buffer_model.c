@@ -182,10 +182,10 @@ static buffer_status m_put_bytes_at(model *m, size_t at, const uint8_t *src,
 
 static buffer_status m_put_buffer(model *dst, model *src)
 {
-    if (dst == src)
-        return BUFFER_BAD_ARGUMENT;
     if (dst->ro)
         return BUFFER_READ_ONLY;
+    if (dst == src)
+        return BUFFER_BAD_ARGUMENT;
     size_t n = src->lim - src->pos;
     if (dst->pos + n > dst->lim)
         return BUFFER_OVERFLOW;
