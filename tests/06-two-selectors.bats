@@ -260,6 +260,19 @@ hello_lines() {
         "$SERVER_OUT" || true
 }
 
+# wait_for_lines N: waits (bounded) until netty-server has printed N hello
+# lines: a client may exit before the server has read its last line.
+wait_for_lines() {
+    local deadline=$((SECONDS + NIO_START_TIMEOUT))
+    until [ "$(hello_lines)" -ge "$1" ]; do
+        [ "$SECONDS" -lt "$deadline" ] || {
+            echo "only $(hello_lines) of $1 lines printed" >&2
+            return 1
+        }
+        sleep 0.02
+    done
+}
+
 @test "unit: pipeline order, pass on and stop, exceptions, state, codecs at every split" {
     run_unit test_pipeline
 }
@@ -286,7 +299,7 @@ hello_lines() {
     run "$BIN/netty-client" -p "$SERVER_PORT" --interval-ms 20 --count 5 3>&-
     [ "$status" -eq 0 ]
     [ "$output" = "sent 5 messages to 127.0.0.1:$SERVER_PORT" ]
-    wait_for_line "$SERVER_OUT" 'hello world!' 5
+    wait_for_lines 5
     stop_and_check
     [ "$(hello_lines)" -eq 5 ]
     grep -qx 'stopped after 1 connections, 5 lines' "$SERVER_OUT"
@@ -303,6 +316,7 @@ hello_lines() {
     for i in "${!pids[@]}"; do
         wait "${pids[$i]}"
     done
+    wait_for_lines 48
     stop_and_check
     [ "$(hello_lines)" -eq 48 ]
     # Six peers, eight lines each: no line lost or merged with another.
@@ -342,6 +356,7 @@ hello_lines() {
     wait_for_fds "$idle" # the server closed its side: no leak
     run "$BIN/netty-client" -p "$SERVER_PORT" -i 10 -n 2 3>&-
     [ "$status" -eq 0 ]
+    wait_for_lines 2
     stop_and_check
     ! grep -q 'cut' "$SERVER_OUT"
     grep -qx 'stopped after 2 connections, 4 lines' "$SERVER_OUT"
