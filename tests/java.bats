@@ -6,6 +6,7 @@
 # Debian libnetty-java).
 
 load helpers
+bats_require_minimum_version 1.5.0
 
 setup_file() {
     if reason=$(sh "$NIO_ROOT/tools/java.sh" check 4); then
@@ -17,7 +18,9 @@ setup() {
     if ! reason=$(sh "$NIO_ROOT/tools/java.sh" check 4); then
         skip "$reason"
     fi
-    JBIN="../java/bin" # start_server runs $BIN/PROGRAM
+    # start_server runs $BIN/PROGRAM; the Java launchers live beside it.
+    JBIN="../java/bin"
+    : "${BIN:?}"
 }
 
 teardown() {

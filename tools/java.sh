@@ -32,9 +32,7 @@ usage() {
 action=$1
 chapter=$2
 case $chapter in
-4) folder=04-web-server-client ;;
-5) folder=05-thread-pool ;;
-6) folder=06-two-selectors ;;
+4 | 5 | 6) ;;
 *)
     echo "chapter $chapter has no Java programs (chapters 4, 5 and 6 do)" >&2
     exit 2
@@ -133,7 +131,9 @@ jbin="$build/java/bin"
 
 # jstart CLASS ARGS...: start_server for a Java program.
 jstart() {
-    start_server ../java/bin/"$@"
+    jclass=$1
+    shift
+    start_server "../java/bin/$jclass" "$@"
 }
 
 case $chapter in

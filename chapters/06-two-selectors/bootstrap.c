@@ -25,9 +25,9 @@ struct server_bootstrap {
     channel_initializer *child_handler;
     void *arg;
     channel_pipeline_options options;
-    channel *listener;          /* closed by the boss's closing hook */
-    selection_key *accept_key;  /* the boss's thread only */
-    uint64_t accepted;          /* the boss's thread only */
+    channel *listener;         /* closed by the boss's closing hook */
+    selection_key *accept_key; /* the boss's thread only */
+    uint64_t accepted;         /* the boss's thread only */
 };
 
 server_bootstrap *server_bootstrap_new(event_loop_group *boss,
@@ -65,7 +65,7 @@ void server_bootstrap_free(server_bootstrap *b)
     free(b);
 }
 
-/* --- a child, on its worker's thread ------------------------------------------ */
+/* --- a child, on its worker's thread -------------------------------------- */
 
 typedef struct child {
     server_bootstrap *b;
@@ -93,7 +93,7 @@ static void init_child(event_loop *worker, void *arg)
 }
 /* excerpt:end init-child */
 
-/* --- the boss ----------------------------------------------------------------------- */
+/* --- the boss ------------------------------------------------------------- */
 
 static void hand_off(server_bootstrap *b, channel *ch)
 {
@@ -183,8 +183,8 @@ static void bind_listener(event_loop *boss, void *arg)
     pthread_mutex_unlock(&f->lock);
 }
 
-int server_bootstrap_bind(server_bootstrap *b, const char *host,
-                          uint16_t port, char *error, size_t error_size)
+int server_bootstrap_bind(server_bootstrap *b, const char *host, uint16_t port,
+                          char *error, size_t error_size)
 {
     char reason[CHANNEL_ERROR_TEXT];
     b->listener = channel_listen(host, port, BACKLOG, reason, sizeof reason);
@@ -200,8 +200,8 @@ int server_bootstrap_bind(server_bootstrap *b, const char *host,
     bind_future f = {.b = b, .done = false};
     pthread_mutex_init(&f.lock, NULL);
     pthread_cond_init(&f.done_cond, NULL);
-    event_loop_status s = event_loop_execute(event_loop_group_next(b->boss),
-                                             bind_listener, &f);
+    event_loop_status s =
+        event_loop_execute(event_loop_group_next(b->boss), bind_listener, &f);
     pthread_mutex_lock(&f.lock);
     while (s == EVENT_LOOP_OK && !f.done)
         pthread_cond_wait(&f.done_cond, &f.lock);
@@ -219,7 +219,7 @@ int server_bootstrap_bind(server_bootstrap *b, const char *host,
     return 0;
 }
 
-/* --- the client's connect --------------------------------------------------------- */
+/* --- the client's connect ------------------------------------------------- */
 
 typedef struct connect_request {
     bootstrap b;

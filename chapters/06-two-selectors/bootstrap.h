@@ -47,8 +47,8 @@ void server_bootstrap_child_options(server_bootstrap *b,
                                     const channel_pipeline_options *options);
 /* Listens on HOST:PORT (0: any free port), prints "listening on". -1 with
  * a one-line reason in `error`. */
-int server_bootstrap_bind(server_bootstrap *b, const char *host,
-                          uint16_t port, char *error, size_t error_size);
+int server_bootstrap_bind(server_bootstrap *b, const char *host, uint16_t port,
+                          char *error, size_t error_size);
 /* excerpt:end server-bootstrap-api */
 /* Connections accepted; read once the boss group has terminated. */
 uint64_t server_bootstrap_accepted(const server_bootstrap *b);

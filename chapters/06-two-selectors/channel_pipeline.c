@@ -45,13 +45,13 @@ struct channel_pipeline {
     char *out;
     size_t out_sent, out_flushed, out_length, out_capacity;
 
-    int interest;     /* the ops last set on the key (saves a syscall) */
-    bool registered;  /* freed by itself once closed */
-    bool connecting;  /* OP_CONNECT pending */
-    bool active;      /* channel active has fired, inactive has not */
-    bool closed;      /* the channel is closed */
+    int interest;    /* the ops last set on the key (saves a syscall) */
+    bool registered; /* freed by itself once closed */
+    bool connecting; /* OP_CONNECT pending */
+    bool active;     /* channel active has fired, inactive has not */
+    bool closed;     /* the channel is closed */
     bool close_after_flush;
-    unsigned depth;   /* calls in progress into this pipeline */
+    unsigned depth; /* calls in progress into this pipeline */
 
     void (*on_close)(channel_pipeline *p, void *arg);
     void *on_close_arg;
@@ -75,7 +75,7 @@ channel_pipeline_options channel_pipeline_default_options(void)
                                       .log = LOG_WARN};
 }
 
-/* --- entering and leaving --------------------------------------------------- */
+/* --- entering and leaving ------------------------------------------------- */
 
 static void pipeline_destroy(channel_pipeline *p);
 
@@ -90,7 +90,7 @@ static void leave(channel_pipeline *p)
         pipeline_destroy(p);
 }
 
-/* --- the head and the tail ------------------------------------------------------ */
+/* --- the head and the tail ------------------------------------------------ */
 
 static void do_close(channel_pipeline *p, bool deregister);
 static void try_flush(channel_pipeline *p);
@@ -171,8 +171,8 @@ static void tail_read(channel_handler_context *ctx, const message *msg)
 {
     channel_pipeline *p = ctx->pipeline;
     log_at(p->options.log, LOG_DEBUG, p->options.program,
-           "%s: a %zu-byte message reached the tail and was dropped",
-           p->remote, msg->length);
+           "%s: a %zu-byte message reached the tail and was dropped", p->remote,
+           msg->length);
 }
 
 static void tail_exception(channel_handler_context *ctx,
@@ -186,11 +186,10 @@ static void tail_exception(channel_handler_context *ctx,
     channel_pipeline_close(p);
 }
 
-static const channel_handler tail_handler = {.channel_read = tail_read,
-                                             .exception_caught =
-                                                 tail_exception};
+static const channel_handler tail_handler = {
+    .channel_read = tail_read, .exception_caught = tail_exception};
 
-/* --- building ---------------------------------------------------------------- */
+/* --- building ------------------------------------------------------------- */
 
 static channel_pipeline *pipeline_alloc(const channel_pipeline_options *opts)
 {
@@ -200,10 +199,10 @@ static channel_pipeline *pipeline_alloc(const channel_pipeline_options *opts)
     p->options = opts != NULL ? *opts : channel_pipeline_default_options();
     if (p->options.read_size == 0)
         p->options.read_size = 4096;
-    p->head = (channel_handler_context){p, NULL, &p->tail, &head_handler,
+    p->head = (channel_handler_context){p,    NULL, &p->tail, &head_handler,
                                         NULL, NULL, "head"};
-    p->tail = (channel_handler_context){p, &p->head, NULL, &tail_handler,
-                                        NULL, NULL, "tail"};
+    p->tail = (channel_handler_context){p,    &p->head, NULL,  &tail_handler,
+                                        NULL, NULL,     "tail"};
     return p;
 }
 
@@ -246,8 +245,8 @@ int channel_pipeline_add_last(channel_pipeline *p, const char *name,
             free_state(state);
         return -1;
     }
-    *ctx = (channel_handler_context){p,       p->tail.prev, &p->tail, handler,
-                                     state,   free_state,   ""};
+    *ctx = (channel_handler_context){p,     p->tail.prev, &p->tail, handler,
+                                     state, free_state,   ""};
     snprintf(ctx->name, sizeof ctx->name, "%s", name);
     p->tail.prev->next = ctx;
     p->tail.prev = ctx;
@@ -284,9 +283,8 @@ void channel_pipeline_free(channel_pipeline *p)
 
 static event_loop_status register_with(channel_pipeline *p, int ops)
 {
-    event_loop_status s =
-        event_loop_register(p->loop, p->ch, ops, &channel_pipeline_io, p,
-                            &p->key);
+    event_loop_status s = event_loop_register(p->loop, p->ch, ops,
+                                              &channel_pipeline_io, p, &p->key);
     if (s != EVENT_LOOP_OK) {
         p->key = NULL;
         channel_pipeline_free(p);
@@ -319,7 +317,7 @@ void channel_pipeline_on_close(channel_pipeline *p,
     p->on_close_arg = arg;
 }
 
-/* --- the context: passing events on ------------------------------------------ */
+/* --- the context: passing events on --------------------------------------- */
 
 /* excerpt:begin fire-read */
 /* Inbound: find the next handler towards the tail that handles the event;
@@ -431,7 +429,7 @@ channel_pipeline *ctx_pipeline(const channel_handler_context *ctx)
     return ctx->pipeline;
 }
 
-/* --- the pipeline's own entry points ------------------------------------------- */
+/* --- the pipeline's own entry points -------------------------------------- */
 
 void channel_pipeline_fire_channel_active(channel_pipeline *p)
 {
@@ -439,8 +437,7 @@ void channel_pipeline_fire_channel_active(channel_pipeline *p)
     ctx_fire_channel_active(&p->head);
 }
 
-void channel_pipeline_fire_channel_read(channel_pipeline *p,
-                                        const message *msg)
+void channel_pipeline_fire_channel_read(channel_pipeline *p, const message *msg)
 {
     ctx_fire_channel_read(&p->head, msg);
 }
@@ -514,7 +511,7 @@ size_t channel_pipeline_take_outbound(channel_pipeline *p, char *out,
     return n;
 }
 
-/* --- the head's I/O ---------------------------------------------------------------- */
+/* --- the head's I/O ------------------------------------------------------- */
 
 /* Closes the channel and tells the handlers, once. */
 static void do_close(channel_pipeline *p, bool deregister)

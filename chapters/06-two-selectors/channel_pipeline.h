@@ -126,7 +126,7 @@ void channel_pipeline_on_close(channel_pipeline *p,
                                void (*fn)(channel_pipeline *p, void *arg),
                                void *arg);
 
-/* --- events from outside the handlers -------------------------------------- */
+/* --- events from outside the handlers ------------------------------------- */
 
 /* Inbound from the head (Netty's pipeline.fireChannelRead(...)). */
 void channel_pipeline_fire_channel_active(channel_pipeline *p);
@@ -146,7 +146,7 @@ void channel_pipeline_close(channel_pipeline *p);
  * if need be). A registered pipeline frees itself once closed. */
 void channel_pipeline_free(channel_pipeline *p);
 
-/* --- the context ------------------------------------------------------------ */
+/* --- the context ---------------------------------------------------------- */
 
 /* Pass an inbound event on to the next handler towards the tail. */
 void ctx_fire_channel_active(channel_handler_context *ctx);
@@ -166,7 +166,7 @@ void *ctx_state(const channel_handler_context *ctx);
 const char *ctx_name(const channel_handler_context *ctx);
 channel_pipeline *ctx_pipeline(const channel_handler_context *ctx);
 
-/* --- the pipeline's channel --------------------------------------------------- */
+/* --- the pipeline's channel ----------------------------------------------- */
 
 /* Netty's isActive(): connected and not closed. */
 bool channel_pipeline_is_active(const channel_pipeline *p);

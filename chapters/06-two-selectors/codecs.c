@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* --- the line-based frame decoder ------------------------------------------- */
+/* --- the line-based frame decoder ----------------------------------------- */
 
 typedef struct line_decoder {
     size_t max_length;
@@ -91,7 +91,7 @@ int line_based_frame_decoder_add(channel_pipeline *p, const char *name,
     return channel_pipeline_add_last(p, name, &line_decoder_handler, d, free);
 }
 
-/* --- the string decoder --------------------------------------------------------- */
+/* --- the string decoder --------------------------------------------------- */
 
 typedef struct string_decoder {
     size_t capacity;
@@ -129,8 +129,8 @@ static void string_decoder_read(channel_handler_context *ctx,
     ctx_fire_channel_read(ctx, &text);
 }
 
-static const channel_handler string_decoder_handler = {
-    .channel_read = string_decoder_read};
+static const channel_handler string_decoder_handler = {.channel_read =
+                                                           string_decoder_read};
 
 int string_decoder_add(channel_pipeline *p, const char *name)
 {
@@ -141,7 +141,7 @@ int string_decoder_add(channel_pipeline *p, const char *name)
                                      string_decoder_free);
 }
 
-/* --- the encoders ------------------------------------------------------------------ */
+/* --- the encoders --------------------------------------------------------- */
 
 /* A string's bytes are already what goes on the wire: no copy. */
 static void string_encoder_write(channel_handler_context *ctx,
@@ -165,8 +165,7 @@ int string_encoder_add(channel_pipeline *p, const char *name)
 }
 
 /* excerpt:begin line-encoder */
-static void line_encoder_write(channel_handler_context *ctx,
-                               const message *msg)
+static void line_encoder_write(channel_handler_context *ctx, const message *msg)
 {
     if (msg->kind != MESSAGE_STRING) {
         ctx_write(ctx, msg);

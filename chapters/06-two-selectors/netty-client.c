@@ -39,9 +39,9 @@ typedef struct client {
     unsigned long count; /* 0: forever */
     long interval_ms;
     unsigned long sent;
-    bool finished;     /* sent all it was asked to, then closed */
-    char error[200];   /* why the connection failed, if it did */
-    int done_pipe[2];  /* the loop tells main the channel has closed */
+    bool finished;    /* sent all it was asked to, then closed */
+    char error[200];  /* why the connection failed, if it did */
+    int done_pipe[2]; /* the loop tells main the channel has closed */
 } client;
 
 /* Per connection: the hello handler's state. */
@@ -103,16 +103,15 @@ static void hello_active(channel_handler_context *ctx)
 {
     hello *h = ctx_state(ctx);
     h->ctx = ctx;
-    event_loop_schedule_at_fixed_rate(
-        channel_pipeline_loop(ctx_pipeline(ctx)), 0, h->cl->interval_ms,
-        say_hello, h, &h->timer);
+    event_loop_schedule_at_fixed_rate(channel_pipeline_loop(ctx_pipeline(ctx)),
+                                      0, h->cl->interval_ms, say_hello, h,
+                                      &h->timer);
 }
 
 static void hello_inactive(channel_handler_context *ctx)
 {
     hello *h = ctx_state(ctx);
-    event_loop_cancel_timer(channel_pipeline_loop(ctx_pipeline(ctx)),
-                            h->timer);
+    event_loop_cancel_timer(channel_pipeline_loop(ctx_pipeline(ctx)), h->timer);
 }
 /* excerpt:end hello */
 
@@ -181,8 +180,8 @@ int main(int argc, char **argv)
                                                     optarg, 1, 3600000);
             break;
         case 'n':
-            cl.count = cli_ulong_or_die(PROGRAM, "count", optarg, 1,
-                                        1000000000);
+            cl.count =
+                cli_ulong_or_die(PROGRAM, "count", optarg, 1, 1000000000);
             break;
         case 'l': level = cli_log_level_or_die(PROGRAM, optarg); break;
         case 'h': usage(stdout); return 0;

@@ -123,8 +123,8 @@ int main(int argc, char **argv)
                                        MAX_WORKERS);
             break;
         case OPT_MAX_LINE:
-            srv.max_line = cli_ulong_or_die(PROGRAM, "line length", optarg, 1,
-                                            1 << 20);
+            srv.max_line =
+                cli_ulong_or_die(PROGRAM, "line length", optarg, 1, 1 << 20);
             break;
         case 'l': srv.level = cli_log_level_or_die(PROGRAM, optarg); break;
         case 'h': usage(stdout); return 0;
@@ -145,8 +145,10 @@ int main(int argc, char **argv)
     if (boss == NULL || worker == NULL)
         die(PROGRAM, "cannot start the event loops: %s", strerror(errno));
     server_bootstrap *b = server_bootstrap_new(boss, worker, init_child, &srv);
-    if (b == NULL)
-        die(PROGRAM, "out of memory");
+    if (b == NULL) {
+        fputs(PROGRAM ": out of memory\n", stderr);
+        return 1;
+    }
     channel_pipeline_options child = channel_pipeline_default_options();
     child.program = PROGRAM;
     child.log = srv.level;

@@ -103,8 +103,8 @@ static int init_child(channel_pipeline *p, void *arg)
     if (line_based_frame_decoder_add(p, "framer", srv->max_line) < 0 ||
         string_decoder_add(p, "decoder") < 0 ||
         line_encoder_add(p, "encoder") < 0 ||
-        channel_pipeline_add_last(p, "handler", &received_handler, srv,
-                                  NULL) < 0)
+        channel_pipeline_add_last(p, "handler", &received_handler, srv, NULL) <
+            0)
         return -1;
     return 0;
 }
@@ -174,8 +174,10 @@ int main(int argc, char **argv)
     if (boss == NULL || group == NULL)
         die(PROGRAM, "cannot start the event loops: %s", strerror(errno));
     server_bootstrap *b = server_bootstrap_new(boss, group, init_child, &srv);
-    if (b == NULL)
-        die(PROGRAM, "out of memory");
+    if (b == NULL) {
+        fputs(PROGRAM ": out of memory\n", stderr);
+        return 1;
+    }
     channel_pipeline_options child = channel_pipeline_default_options();
     child.read_size = srv.max_line;
     child.program = PROGRAM;

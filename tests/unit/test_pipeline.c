@@ -23,8 +23,7 @@ static char trace[4096];
 static void note(channel_handler_context *ctx, const char *event)
 {
     size_t used = strlen(trace);
-    snprintf(trace + used, sizeof trace - used, "%s:%s ", ctx_name(ctx),
-             event);
+    snprintf(trace + used, sizeof trace - used, "%s:%s ", ctx_name(ctx), event);
 }
 
 static void rec_active(channel_handler_context *ctx)
@@ -73,14 +72,14 @@ static void rec_close(channel_handler_context *ctx)
     ctx_close(ctx);
 }
 
-static const channel_handler recorder = {
-    .channel_active = rec_active,
-    .channel_read = rec_read,
-    .channel_read_complete = rec_read_complete,
-    .channel_inactive = rec_inactive,
-    .write = rec_write,
-    .flush = rec_flush,
-    .close = rec_close};
+static const channel_handler recorder = {.channel_active = rec_active,
+                                         .channel_read = rec_read,
+                                         .channel_read_complete =
+                                             rec_read_complete,
+                                         .channel_inactive = rec_inactive,
+                                         .write = rec_write,
+                                         .flush = rec_flush,
+                                         .close = rec_close};
 
 /* Stops every read: it neither passes it on nor answers. */
 static void stop_read(channel_handler_context *ctx, const message *msg)
@@ -119,8 +118,7 @@ static void test_inbound_order(tap *t)
     TAP_OK(t, !channel_pipeline_is_open(p), "closed after close");
     trace[0] = '\0';
     channel_pipeline_fire_channel_read(p, &m);
-    TAP_OK(t, trace[0] == '\0', "a closed pipeline reads nothing: '%s'",
-           trace);
+    TAP_OK(t, trace[0] == '\0', "a closed pipeline reads nothing: '%s'", trace);
     channel_pipeline_free(p);
 }
 
@@ -173,15 +171,14 @@ static void test_pass_and_stop(tap *t)
     message m = message_bytes("z", 1);
     channel_pipeline_fire_channel_read(p, &m);
     channel_pipeline_fire_channel_read_complete(p);
-    TAP_OK(t,
-           strcmp(trace, "A:read(z) B:stopped A:complete C:complete ") == 0,
+    TAP_OK(t, strcmp(trace, "A:read(z) B:stopped A:complete C:complete ") == 0,
            "A passes the read on, B stops it; B passes read complete "
            "on (no callback): %s",
            trace);
     channel_pipeline_free(p);
 }
 
-/* --- exceptions ------------------------------------------------------------------ */
+/* --- exceptions ----------------------------------------------------------- */
 
 static int caught_code;
 static char caught_by[8];
@@ -240,7 +237,7 @@ static void test_exceptions(tap *t)
     channel_pipeline_free(p);
 }
 
-/* --- per-connection state ---------------------------------------------------------- */
+/* --- per-connection state ------------------------------------------------- */
 
 static int freed;
 
@@ -278,7 +275,7 @@ static void test_state(tap *t)
     TAP_OK(t, freed == 2, "the state is freed with its pipeline (%d)", freed);
 }
 
-/* --- codecs ---------------------------------------------------------------------------- */
+/* --- codecs --------------------------------------------------------------- */
 
 static char lines[4096];
 static int too_long_count;
@@ -300,8 +297,7 @@ static void count_too_long(channel_handler_context *ctx,
 }
 
 static const channel_handler collector = {.channel_read = collect,
-                                          .exception_caught =
-                                              count_too_long};
+                                          .exception_caught = count_too_long};
 
 static channel_pipeline *decoding(size_t max)
 {
