@@ -102,11 +102,10 @@ static int init_child(channel_pipeline *p, void *arg)
     server *srv = arg;
     if (line_based_frame_decoder_add(p, "framer", srv->max_line) < 0 ||
         string_decoder_add(p, "decoder") < 0 ||
-        line_encoder_add(p, "encoder") < 0 ||
-        channel_pipeline_add_last(p, "handler", &received_handler, srv, NULL) <
-            0)
+        line_encoder_add(p, "encoder") < 0)
         return -1;
-    return 0;
+    return channel_pipeline_add_last(p, "handler", &received_handler, srv,
+                                     NULL);
 }
 /* excerpt:end init */
 
