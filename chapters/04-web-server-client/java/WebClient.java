@@ -11,7 +11,8 @@
 // Every read waits at most --timeout seconds (default 10): a reply that
 // never comes ends the run with status 1 instead of hanging.
 //
-// Run: java WebClient -p 8000 -n 5 [--no-framing]
+// Run: build/java/bin/WebClient -p 8000 -n 5 [--no-framing]
+// (java-4 builds it)
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.SocketTimeoutException;

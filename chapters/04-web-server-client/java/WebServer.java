@@ -8,7 +8,8 @@
 // buffer and one write buffer shared by every client, one read taken as
 // one message, the whole shared array printed, "received" with no newline.
 //
-// Run: java WebServer -p 8000 [--seed]; stop it with Ctrl-C or SIGTERM.
+// Run: build/java/bin/WebServer -p 8000 [--seed]
+// (java-4 builds it; Ctrl-C or SIGTERM stops a server)
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;

@@ -8,7 +8,8 @@
 // scheduler does the writing, as netty-client's timer does. LineEncoder
 // ends each message with '\n' (the article's StringEncoder sends none).
 //
-// Run: java -cp /usr/share/java/netty-all.jar:. NettyClient -p 8000 -n 3
+// Run: build/java/bin/NettyClient -p 8000 -n 3
+// (java-6 builds it)
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;

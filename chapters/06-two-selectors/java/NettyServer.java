@@ -8,7 +8,8 @@
 // together print as one. The line decoder here is the fix the C program
 // makes too.
 //
-// Run: java -cp /usr/share/java/netty-all.jar:. NettyServer -p 8000
+// Run: build/java/bin/NettyServer -p 8000
+// (java-6 builds it; Ctrl-C or SIGTERM stops a server)
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
