@@ -12,7 +12,7 @@
 // never comes ends the run with status 1 instead of hanging.
 //
 // Run: build/java/bin/WebClient -p 8000 -n 5 [--no-framing]
-// (java-4 builds it)
+// (make java-4 builds it)
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.SocketTimeoutException;

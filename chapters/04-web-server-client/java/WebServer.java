@@ -9,7 +9,7 @@
 // one message, the whole shared array printed, "received" with no newline.
 //
 // Run: build/java/bin/WebServer -p 8000 [--seed]
-// (java-4 builds it; Ctrl-C or SIGTERM stops a server)
+// (make java-4 builds it; Ctrl-C or SIGTERM stops a server)
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;

@@ -14,7 +14,7 @@
 //
 // Built on chapter 4's WebServer.java (the Session and serve, the Stopper).
 // Run: build/java/bin/PoolServer -p 8000 --threads 100 [--queue 100] [--seed-accept]
-// (java-5 builds it; Ctrl-C or SIGTERM stops a server)
+// (make java-5 builds it; Ctrl-C or SIGTERM stops a server)
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.channels.SelectionKey;

@@ -9,7 +9,7 @@
 // ends each message with '\n' (the article's StringEncoder sends none).
 //
 // Run: build/java/bin/NettyClient -p 8000 -n 3
-// (java-6 builds it)
+// (make java-6 builds it)
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;

@@ -9,7 +9,7 @@
 // makes too.
 //
 // Run: build/java/bin/NettyServer -p 8000
-// (java-6 builds it; Ctrl-C or SIGTERM stops a server)
+// (make java-6 builds it; Ctrl-C or SIGTERM stops a server)
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;

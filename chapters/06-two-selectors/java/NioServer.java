@@ -11,7 +11,7 @@
 // not there is work, and a hand-off waits for the next wakeup.
 //
 // Run: build/java/bin/NioServer -p 8000 [--workers N] [--poll-ms MS]
-// (java-6 builds it; Ctrl-C or SIGTERM stops a server)
+// (make java-6 builds it; Ctrl-C or SIGTERM stops a server)
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.channels.SelectionKey;
