@@ -156,6 +156,16 @@ run: $(if $(filter own,$(LAB)),,$(BUILD)/bin/httpd)
 	echo "serving the course; open the address httpd prints below (Ctrl-C stops it)"; \
 	exec $$bin/httpd -p $(PORT) --root $(BUILD)/site
 
+# --- the course's Java programs -----------------------------------------
+
+# Chapters 4, 5 and 6 have a Java version of the article's programs,
+# written for the course. make java-N builds it into $(BUILD)/java/ (with
+# javac; nothing is installed) and runs it against the C clients.
+JAVA_CHAPTERS := 4 5 6
+.PHONY: $(addprefix java-,$(JAVA_CHAPTERS))
+$(addprefix java-,$(JAVA_CHAPTERS)): java-%: all
+	@NIO_BUILD=$(abspath $(BUILD)) sh tools/java.sh run $*
+
 # --- tests --------------------------------------------------------------
 
 # bats runs with the build folder in the environment, so that the tests
@@ -277,6 +287,7 @@ help:
 	@echo "  make              build every chapter into $(BUILD)/"
 	@echo "  make run          serve the course on http://127.0.0.1:$(PORT)/ (PORT=..., LAB=own)"
 	@echo "  make chapter-N    build chapter N and run its demo (N = $(foreach c,$(CHAPTERS),$(call chapter_number,$(c))))"
+	@echo "  make java-N       build and run chapter N's Java version (N = $(JAVA_CHAPTERS); needs a JDK)"
 	@echo "  make test         run every test (needs bats)"
 	@echo "  make test-N       run chapter N's tests"
 	@echo "  make lab-N        write chapter N yourself: creates $(LAB_DIR)/NN-name/"

@@ -48,6 +48,22 @@ MD
     [[ "$output" == *"README.md:3: excerpt chapters/01-x/x.c#add differs"* ]]
 }
 
+@test "the excerpt checker reads the course's Java files (// markers) too" {
+    make_fixture "$BATS_TEST_TMPDIR/c"
+    mkdir -p "$BATS_TEST_TMPDIR/c/chapters/01-x/java"
+    printf '%s\n' 'class X {' '    // excerpt:begin get' '    int get() { return 1; }' \
+        '    // excerpt:end get' '}' >"$BATS_TEST_TMPDIR/c/chapters/01-x/java/X.java"
+    # shellcheck disable=SC2016 # the backquotes are Markdown, not a command
+    printf '%s\n' '<!-- excerpt: chapters/01-x/java/X.java#get -->' '```java' \
+        '    int get() { return 1; }' '```' >>"$BATS_TEST_TMPDIR/c/chapters/01-x/README.md"
+    run sh "$NIO_ROOT/tools/check-excerpts.sh" "$BATS_TEST_TMPDIR/c"
+    [ "$status" -eq 0 ] || { echo "$output"; return 1; }
+    sed -i.bak 's/return 1/return 2/' "$BATS_TEST_TMPDIR/c/chapters/01-x/java/X.java"
+    run sh "$NIO_ROOT/tools/check-excerpts.sh" "$BATS_TEST_TMPDIR/c"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"excerpt chapters/01-x/java/X.java#get differs"* ]]
+}
+
 @test "the excerpt checker fails on a region that does not exist" {
     make_fixture "$BATS_TEST_TMPDIR/c"
     sed -i.bak 's/#add/#sub/' "$BATS_TEST_TMPDIR/c/chapters/01-x/README.md"

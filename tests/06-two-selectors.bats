@@ -5,6 +5,7 @@
 # that does), a clean shutdown with connections open, the transcript.
 
 load helpers
+bats_require_minimum_version 1.5.0
 
 LOAD_PID=
 
@@ -250,4 +251,166 @@ selections() {
     run env NIO_BIN="$BIN" sh "$NIO_ROOT/chapters/06-two-selectors/demo.sh"
     [ "$status" -eq 0 ] || { echo "$output"; return 1; }
     diff <(printf '%s\n' "$output") "$EXPECTED/06-two-selectors.txt"
+}
+
+# --- part 2: the pipeline ------------------------------------------------
+
+# hello_lines: the lines netty-server printed for the article's message.
+hello_lines() {
+    grep -cE '^\[127\.0\.0\.1:[0-9]+\] [A-Z][a-z]{2} [A-Z][a-z]{2} [0-9]{2} [0-9:]{8} [A-Z+0-9-]+ [0-9]{4}: hello world!$' \
+        "$SERVER_OUT" || true
+}
+
+# wait_for_lines N: waits (bounded) until netty-server has printed N hello
+# lines: a client may exit before the server has read its last line.
+wait_for_lines() {
+    local deadline=$((SECONDS + NIO_START_TIMEOUT))
+    until [ "$(hello_lines)" -ge "$1" ]; do
+        [ "$SECONDS" -lt "$deadline" ] || {
+            echo "only $(hello_lines) of $1 lines printed" >&2
+            return 1
+        }
+        sleep 0.02
+    done
+}
+
+@test "unit: pipeline order, pass on and stop, exceptions, state, codecs at every split" {
+    run_unit test_pipeline
+}
+
+@test "the pipeline programs have --help and refuse bad options" {
+    for program in pipeline-server netty-server netty-client; do
+        run "$BIN/$program" --help
+        [ "$status" -eq 0 ]
+        [[ "$output" == *"--port PORT"* ]]
+    done
+    run "$BIN/netty-client" --help
+    [[ "$output" == *"--interval-ms MS"* && "$output" == *"--count N"* ]]
+    [[ "$output" == *"--host HOST"* ]]
+    run "$BIN/netty-client" --count 0
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"bad count '0'"* ]]
+    run "$BIN/netty-server" --max-line x
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"bad line length 'x'"* ]]
+}
+
+@test "the Netty pair: netty-client --count 5 is printed by netty-server, line by line" {
+    start_server netty-server --workers 2
+    run "$BIN/netty-client" -p "$SERVER_PORT" --interval-ms 20 --count 5 3>&-
+    [ "$status" -eq 0 ]
+    [ "$output" = "sent 5 messages to 127.0.0.1:$SERVER_PORT" ]
+    wait_for_lines 5
+    stop_and_check
+    [ "$(hello_lines)" -eq 5 ]
+    grep -qx 'stopped after 1 connections, 5 lines' "$SERVER_OUT"
+}
+
+@test "several netty-clients at once: each one's lines, all of them" {
+    start_server netty-server --workers 2
+    local pids=() i
+    for i in 1 2 3 4 5 6; do
+        "$BIN/netty-client" -p "$SERVER_PORT" -i 10 -n 8 \
+            >"$BATS_TEST_TMPDIR/client.$i" 2>&1 3>&- &
+        pids+=($!)
+    done
+    for i in "${!pids[@]}"; do
+        wait "${pids[$i]}"
+    done
+    wait_for_lines 48
+    stop_and_check
+    [ "$(hello_lines)" -eq 48 ]
+    # Six peers, eight lines each: no line lost or merged with another.
+    [ "$(sed -n 's/^\[\(127.0.0.1:[0-9]*\)\] .*hello world!$/\1/p' \
+        "$SERVER_OUT" | sort | uniq -c | awk '$1 == 8' | wc -l)" -eq 6 ]
+}
+
+@test "netty-client exits 1 with the reason when nobody listens" {
+    start_server netty-server
+    local port=$SERVER_PORT
+    stop_and_check
+    run "$BIN/netty-client" -p "$port" -n 1
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"netty-client: connect: Connection refused"* ]]
+}
+
+@test "netty-client exits 1 when the server closes first" {
+    start_server netty-server --max-line 8
+    # A line too long for the server: it closes, the client notices.
+    run "$BIN/netty-client" -p "$SERVER_PORT" -i 10 -n 1000 3>&-
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"the server closed the connection"* ]]
+    wait_for_line "$SERVER_OUT" 'closed: line longer than 8 bytes'
+    stop_and_check
+}
+
+@test "a connection closing mid-line: the whole lines are printed, the part dropped, the server lives" {
+    start_server netty-server
+    local idle
+    idle=$(server_fds)
+    exec {conn}<>"/dev/tcp/127.0.0.1/$SERVER_PORT"
+    printf 'first whole\nsecond wh' >&"$conn"
+    wait_for_line "$SERVER_OUT" '\] first whole$'
+    printf 'ole\nthe third is cut' >&"$conn"
+    wait_for_line "$SERVER_OUT" '\] second whole$'
+    exec {conn}>&-
+    wait_for_fds "$idle" # the server closed its side: no leak
+    run "$BIN/netty-client" -p "$SERVER_PORT" -i 10 -n 2 3>&-
+    [ "$status" -eq 0 ]
+    wait_for_lines 2
+    stop_and_check
+    run ! grep -q 'cut' "$SERVER_OUT"
+    grep -qx 'stopped after 2 connections, 4 lines' "$SERVER_OUT"
+}
+
+@test "pipeline-server answers chapter 4's protocol like boss-worker-server" {
+    local program want=()
+    for program in boss-worker-server pipeline-server; do
+        start_server "$program" --workers 2
+        run "$BIN/web-client" -p "$SERVER_PORT" -c 20 -n 50 3>&-
+        [ "$status" -eq 0 ]
+        summary_is 20 1000 1000 0
+        # A line split over two writes, and two lines in one.
+        exec {conn}<>"/dev/tcp/127.0.0.1/$SERVER_PORT"
+        printf 'hel' >&"$conn"
+        ask "$conn" lo
+        printf 'one\r\ntwo\n' >&"$conn"
+        local a b
+        read -r -t 10 a <&"$conn"
+        read -r -t 10 b <&"$conn"
+        [ "$a $b" = "received received" ]
+        exec {conn}>&-
+        stop_and_check
+    done
+}
+
+@test "pipeline-server: a line longer than the buffer closes that connection only" {
+    start_server pipeline-server --buffer-size 64
+    exec {good}<>"/dev/tcp/127.0.0.1/$SERVER_PORT"
+    ask "$good"
+    exec {bad}<>"/dev/tcp/127.0.0.1/$SERVER_PORT"
+    # 200 bytes and a newline: an unbounded server would answer it.
+    # (It may reset the connection before it all goes: that is fine.)
+    printf '%0200d\n' 0 >&"$bad" || true
+    local reply=
+    read -r -t 10 reply <&"$bad" 2>/dev/null || true
+    [ "$reply" != received ] # closed (a reset, or end of stream)
+    exec {bad}>&-
+    ask "$good"
+    exec {good}>&-
+    stop_and_check
+}
+
+@test "pipeline-server holds 1,000 connections and closes them all at the stop" {
+    start_server pipeline-server --workers 2
+    "$BIN/ladder-load" -p "$SERVER_PORT" -c 1000 -n 2 --hold \
+        >"$BATS_TEST_TMPDIR/load.out" 2>&1 3>&- &
+    LOAD_PID=$!
+    wait_for_line "$BATS_TEST_TMPDIR/load.out" '^holding: 1000$' 60 "$LOAD_PID"
+    stop_and_check
+    wait "$LOAD_PID"
+    LOAD_PID=
+    grep -qx 'closed by the server: 1000' "$BATS_TEST_TMPDIR/load.out"
+    grep -qx 'stopped after 1000 connections, 2000 messages answered' \
+        "$SERVER_OUT"
 }

@@ -1,7 +1,8 @@
 #!/bin/sh
 # bench.sh - the chapter ladder: requests per second and p99 latency of the
-# servers of chapters 2, 3, 5 and 6 at 10, 100 and 1,000 concurrent
-# clients, all driven by one load generator (ladder-load) on loopback.
+# servers of chapters 2, 3, 5 and 6 (boss/worker, and the same protocol
+# served by a pipeline) at 10, 100 and 1,000 concurrent clients, all
+# driven by one load generator (ladder-load) on loopback.
 #
 # Each cell: start the server on a free port, run ladder-load for a short
 # warm-up and then LADDER_MS milliseconds (default 2000), stop the server.
@@ -156,6 +157,7 @@ done <<'RUNGS'
 5|5 pool of 4 (stalls)|pool-server --threads 4|pool-server|--threads 4
 6|6 boss + 2 workers|boss-worker-server|boss-worker-server|
 6|6 boss + 1 worker|boss-worker-server --workers 1|boss-worker-server|--workers 1
+6|6 pipeline|pipeline-server|pipeline-server|
 RUNGS
 
 machine="$(nproc 2>/dev/null || echo '?') cores, $(uname -sr)"
@@ -173,7 +175,8 @@ fi
     echo "echo-server and pool-server get one thread per client (C); a pool"
     echo "smaller than C stalls the rest (chapter 5)."
     echo "The boss/worker server has one worker loop per core by default"
-    echo "(here $(nproc 2>/dev/null || echo '?')), plus the boss."
+    echo "(here $(nproc 2>/dev/null || echo '?')), plus the boss; so has"
+    echo "pipeline-server, the same protocol through a pipeline of handlers."
     echo
     cat "$table"
     if [ -n "$missing" ]; then

@@ -3,9 +3,10 @@
 # worker loops serving a few clients, then a thousand connections at
 # once, held open until the server is stopped (it closes them all); then
 # how often an idle server wakes up, blocking in select versus polling the
-# seed's way. NIO_BIN names the folder holding the programs. Ports, PIDs,
-# timings and exact wakeup counts vary from run to run, so none of them is
-# printed.
+# seed's way. Part 2: the article's Netty pair on the course's pipeline,
+# then chapter 4's protocol served by a pipeline. NIO_BIN names the
+# folder holding the programs. Ports, PIDs, timings, dates and exact
+# wakeup counts vary from run to run, so none of them is printed.
 set -eu
 # shellcheck source=tools/demo-lib.sh
 . "$(dirname "$0")/../../tools/demo-lib.sh"
@@ -79,3 +80,27 @@ for mode in blocking polling; do
     fi
     echo "  $label: the 3 loops woke up $verdict"
 done
+
+echo
+echo "Part 2: the pipeline. netty-server is the article's NettyServer: per"
+echo "connection, line decoder -> string decoder -> a handler that prints."
+start_server netty-server --workers 2
+echo "\$ netty-client --interval-ms 100 --count 3"
+"$bin/netty-client" -p "$port" --interval-ms 100 --count 3 |
+    sed "s/:$port\$/:PORT/"
+wait_for "$work/server.out" 'hello world!$' "$server_pid" 3
+stop_server
+echo "netty-server exit status $status; it printed (peer port and date"
+echo "replaced):"
+server_output | sed -e 's/^\[127\.0\.0\.1:[0-9]*\]/[127.0.0.1:PORT]/' \
+    -e 's/\] .*: hello world!$/] <date>: hello world!/'
+echo
+
+echo "pipeline-server --workers 2: chapter 4's protocol again, as"
+echo "line decoder -> string decoder -> line encoder -> business handler."
+start_server pipeline-server --workers 2
+echo
+load -c 10 -n 3
+stop_server
+echo "pipeline-server exit status $status; it printed:"
+server_output
