@@ -310,6 +310,7 @@ channel *channel_open_connected(const socket_address *address)
 /* excerpt:begin read */
 ssize_t channel_read(channel *ch, buffer *dst)
 {
+    /* lab:begin read "The Channel" errno = ENOSYS; return CHANNEL_ERROR; */
     uint8_t *room = buffer_array(dst);
     if (ch == NULL || room == NULL) {
         errno = EINVAL;
@@ -331,12 +332,14 @@ ssize_t channel_read(channel *ch, buffer *dst)
     if (errno == EAGAIN || errno == EWOULDBLOCK)
         return 0; /* non-blocking and nothing there yet */
     return CHANNEL_ERROR;
+    /* lab:end read */
 }
 /* excerpt:end read */
 
 /* excerpt:begin write */
 ssize_t channel_write(channel *ch, buffer *src)
 {
+    /* lab:begin write "The Channel" errno = ENOSYS; return CHANNEL_ERROR; */
     const uint8_t *bytes = buffer_const_array(src);
     if (ch == NULL || bytes == NULL) {
         errno = EINVAL;
@@ -357,11 +360,13 @@ ssize_t channel_write(channel *ch, buffer *src)
     if (errno == EAGAIN || errno == EWOULDBLOCK)
         return 0;
     return CHANNEL_ERROR;
+    /* lab:end write */
 }
 /* excerpt:end write */
 
 ssize_t channel_write_buffers(channel *ch, buffer *const *srcs, size_t count)
 {
+    /* lab:begin write_buffers "The client" errno = ENOSYS; return CHANNEL_ERROR; */
     enum { MAX_PARTS = 16 };
     struct iovec parts[MAX_PARTS];
     size_t used = 0;
@@ -405,6 +410,7 @@ ssize_t channel_write_buffers(channel *ch, buffer *const *srcs, size_t count)
         left -= take;
     }
     return n;
+    /* lab:end write_buffers */
 }
 
 /* --- modes and closing ------------------------------------------------ */

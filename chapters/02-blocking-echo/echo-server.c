@@ -90,6 +90,7 @@ static void trace(const session *s, const char *what, ssize_t n)
 /* excerpt:begin echo */
 static ssize_t echo(session *s, unsigned long long *echoed)
 {
+    /* lab:begin echo "The echo loop" (void)trace; errno = ENOSYS; return CHANNEL_ERROR; */
     buffer *buf = s->buffer;
     for (;;) {
         buffer_clear(buf);
@@ -108,6 +109,7 @@ static ssize_t echo(session *s, unsigned long long *echoed)
         }
         *echoed += (unsigned long long)n;
     }
+    /* lab:end echo */
 }
 /* excerpt:end echo */
 
@@ -292,6 +294,7 @@ static void announce(session *s)
 /* excerpt:begin iterative */
 static void serve_iteratively(echo_server *server, buffer *buf)
 {
+    /* lab:begin serve_iteratively "One client at a time"  */
     channel *client;
     while ((client = accept_next(server)) != NULL) {
         session s = {.server = server,
@@ -307,6 +310,7 @@ static void serve_iteratively(echo_server *server, buffer *buf)
         }
         channel_close(client);
     }
+    /* lab:end serve_iteratively */
 }
 /* excerpt:end iterative */
 
