@@ -443,12 +443,14 @@ selection_key *selector_key_for(const selector *sel, const channel *ch)
 
 static void drain_wakeups(selector *sel)
 {
+    /* lab:begin drain_wakeups "Wakeup"  */
     char sink[64];
     while (read(sel->wake_read, sink, sizeof sink) > 0)
         continue;
     /* Cleared after draining: a wakeup that arrives in between merges
      * with this one instead of being lost. */
     atomic_store(&sel->wake_pending, false);
+    /* lab:end drain_wakeups */
 }
 
 /* excerpt:begin ready-ops */
@@ -457,6 +459,7 @@ static void drain_wakeups(selector *sel)
  * write reports what happened. */
 static int ready_ops_for(const selection_key *key, int events)
 {
+    /* lab:begin ready_ops "What" return 0; */
     if (events & BACKEND_ERROR)
         return key->interest;
     int ready = 0;
@@ -465,12 +468,14 @@ static int ready_ops_for(const selection_key *key, int events)
     if (events & BACKEND_WRITE)
         ready |= key->interest & (OP_WRITE | OP_CONNECT);
     return ready;
+    /* lab:end ready_ops */
 }
 /* excerpt:end ready-ops */
 
 /* excerpt:begin select */
 static int do_select(selector *sel, int timeout_ms)
 {
+    /* lab:begin select "The three key sets" (void)flush_cancelled; (void)link_selected; (void)ready_ops_for; errno = ENOSYS; return -1; */
     if (sel == NULL || sel->state == NULL) {
         errno = EBADF;
         return -1;
@@ -503,6 +508,7 @@ static int do_select(selector *sel, int timeout_ms)
         }
     }
     return updated;
+    /* lab:end select */
 }
 /* excerpt:end select */
 
@@ -535,6 +541,7 @@ int selector_select_now(selector *sel)
 /* excerpt:begin wakeup */
 void selector_wakeup(selector *sel)
 {
+    /* lab:begin wakeup "Wakeup"  */
     if (sel == NULL)
         return;
     /* Only the first wakeup since the last selection writes a byte. */
@@ -543,6 +550,7 @@ void selector_wakeup(selector *sel)
         ssize_t ignored = write(sel->wake_write, &byte, 1);
         (void)ignored; /* a full pipe is readable already: that is enough */
     }
+    /* lab:end wakeup */
 }
 /* excerpt:end wakeup */
 
@@ -677,12 +685,14 @@ void *key_attach(selection_key *key, void *attachment)
 
 void key_cancel(selection_key *key)
 {
+    /* lab:begin cancel "The three key sets"  */
     if (key == NULL || key->cancelled)
         return;
     unwatch(key->owner, key);
     key->cancelled = true;
     key->cancel_next = key->owner->cancelled;
     key->owner->cancelled = key;
+    /* lab:end cancel */
 }
 
 bool key_is_valid(const selection_key *key)

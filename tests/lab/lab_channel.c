@@ -47,8 +47,7 @@ static pair open_pair(void)
     if (socket_address_resolve(&address, "127.0.0.1", 0) != 0 ||
         (p.server = channel_open_server(&address, 4)) == NULL)
         lab_fail("a listening socket on 127.0.0.1", "%s", strerror(errno));
-    socket_address_resolve(&address, "127.0.0.1",
-                           channel_local_port(p.server));
+    socket_address_resolve(&address, "127.0.0.1", channel_local_port(p.server));
     p.other = channel_open_connected(&address);
     p.mine = p.other != NULL ? channel_accept(p.server) : NULL;
     if (p.mine == NULL)
@@ -108,8 +107,7 @@ static void stage_read(void)
     LAB_EXPECT(n == 5, "5 (the bytes read)", "%zd (%s)", n, READ_RESULT(n));
     LAB_EXPECT(buffer_position(b) == 8 && buffer_limit(b) == 16,
                "position 8 (moved by the 5 bytes read), limit 16",
-               "position %zu, limit %zu", buffer_position(b),
-               buffer_limit(b));
+               "position %zu, limit %zu", buffer_position(b), buffer_limit(b));
     LAB_EXPECT(memcmp(buffer_array(b), "abchello", 8) == 0,
                "\"abchello\" in the buffer: the bytes go at the position",
                "\"%.8s\"", (const char *)buffer_array(b));
@@ -122,8 +120,7 @@ static void stage_read(void)
     n = channel_read(p.mine, b);
     LAB_EXPECT(n == 0 && buffer_position(b) == 8,
                "0 and nothing changed: no room is not end of stream",
-               "%zd (%s), position %zu", n, READ_RESULT(n),
-               buffer_position(b));
+               "%zd (%s), position %zu", n, READ_RESULT(n), buffer_position(b));
 
     lab_did("channel_read with room again: the 4 bytes that waited");
     buffer_clear(b);
@@ -163,8 +160,7 @@ static void stage_end_of_stream(void)
     n = channel_read(p.mine, b);
     LAB_EXPECT(n == CHANNEL_EOF && buffer_position(b) == 4,
                "CHANNEL_EOF (-1), the position left at 4",
-               "%zd (%s), position %zu", n, READ_RESULT(n),
-               buffer_position(b));
+               "%zd (%s), position %zu", n, READ_RESULT(n), buffer_position(b));
     n = channel_read(p.mine, b);
     LAB_EXPECT(n == CHANNEL_EOF, "CHANNEL_EOF again: the end stays the end",
                "%zd (%s)", n, READ_RESULT(n));
@@ -192,8 +188,8 @@ static void stage_end_of_stream(void)
     n = channel_read(NULL, b);
     ssize_t m = channel_read(p.mine, NULL);
     LAB_EXPECT(n == CHANNEL_ERROR && m == CHANNEL_ERROR && errno == EINVAL,
-               "CHANNEL_ERROR with errno EINVAL for both", "%zd and %zd, %s",
-               n, m, strerror(errno));
+               "CHANNEL_ERROR with errno EINVAL for both", "%zd and %zd, %s", n,
+               m, strerror(errno));
     buffer_free(b);
     close_pair(&p);
 }
@@ -380,8 +376,8 @@ static void stage_write(void)
         n = channel_write(p.mine, b);
         writes++;
     } while (n > 0 && writes < 100000);
-    LAB_EXPECT(n == 0 && buffer_position(b) == before && buffer_position(b) <
-                                                           size,
+    LAB_EXPECT(n == 0 && buffer_position(b) == before &&
+                   buffer_position(b) < size,
                "0 once the socket is full (EAGAIN is \"try on OP_WRITE\", "
                "not an error), the position unchanged",
                "%zd (errno %s), position %zu of %zu", n, strerror(errno),
@@ -448,9 +444,8 @@ static void stage_gathering_write(void)
                buffer_position(parts[1]));
     uint8_t got[8] = {0};
     peer_receive(p.other, got, 6);
-    LAB_EXPECT(memcmp(got, "hello\n", 6) == 0,
-               "the peer receives \"hello\\n\"", "\"%.6s\"",
-               (const char *)got);
+    LAB_EXPECT(memcmp(got, "hello\n", 6) == 0, "the peer receives \"hello\\n\"",
+               "\"%.6s\"", (const char *)got);
     buffer_free(parts[0]);
     buffer_free(parts[1]);
 
@@ -480,8 +475,8 @@ static void stage_gathering_write(void)
     } while (n > 0 && writes < 100000);
     size_t total = buffer_position(parts[1]) + buffer_position(parts[2]);
     LAB_EXPECT(n == 0 && total < first + second,
-               "0 once the socket is full, not CHANNEL_ERROR",
-               "%zd (errno %s)", n, strerror(errno));
+               "0 once the socket is full, not CHANNEL_ERROR", "%zd (errno %s)",
+               n, strerror(errno));
 
     lab_did("the peer reads the %zu bytes written", total);
     uint8_t *all = malloc(total);

@@ -7,10 +7,11 @@
  *     lab_peer PORT STEP...
  *
  * Each STEP is one argument, "VERB CONN [TEXT]", CONN a name of one
- * letter. TEXT may hold \n. Every wait is bounded (LAB_PEER_WAIT seconds,
- * default 10); none is a sleep that hopes the server is done.
+ * letter. TEXT may hold \n, also where it is looked for in a FILE. Every
+ * wait is bounded (LAB_PEER_WAIT seconds, default 10); none is a sleep
+ * that hopes the server is done.
  *
- *   open C          connect C
+ *   open C [small]  connect C (small: 16 KiB socket buffers)
  *   send C TEXT     send TEXT, all of it
  *   expect C TEXT   read exactly TEXT's length, which must be TEXT
  *   quiet C         nothing has arrived on C so far (asked without waiting)
@@ -92,8 +93,8 @@ static const char *shown(const char *bytes, size_t n)
         else if (c >= 32 && c < 127)
             text[used++] = (char)c;
         else
-            used += (size_t)snprintf(text + used, sizeof text - used, "\\x%02x",
-                                     c);
+            used +=
+                (size_t)snprintf(text + used, sizeof text - used, "\\x%02x", c);
     }
     if (used + 8 >= sizeof text)
         used += (size_t)snprintf(text + used, sizeof text - used, "...");
@@ -128,7 +129,9 @@ static bool wait_for(int fd, short events, double deadline)
     }
 }
 
-static void step_open(conn *c)
+/* With `small`, 16 KiB socket buffers: a client that stops reading fills
+ * them, and the server's, soon. */
+static void step_open(conn *c, bool small)
 {
     struct sockaddr_in address;
     memset(&address, 0, sizeof address);
@@ -136,6 +139,11 @@ static void step_open(conn *c)
     address.sin_port = htons(port);
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     c->fd = socket(AF_INET, SOCK_STREAM, 0);
+    int size = 16384;
+    if (c->fd >= 0 && small) {
+        setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+        setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+    }
     if (c->fd < 0 ||
         connect(c->fd, (struct sockaddr *)&address, sizeof address) < 0)
         lab_fail("to connect to the server on 127.0.0.1", "%s",
@@ -210,8 +218,9 @@ static void step_quiet(conn *c)
         char byte;
         ssize_t m = recv(c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
         lab_fail("nothing yet: the server is still busy with another client",
-                 "%s", m == 0 ? "the server closed this connection"
-                              : "bytes have arrived already");
+                 "%s",
+                 m == 0 ? "the server closed this connection"
+                        : "bytes have arrived already");
     }
 }
 
@@ -235,8 +244,8 @@ static void check_pattern(conn *c, const unsigned char *bytes, size_t n)
     for (size_t i = 0; i < n; i++) {
         if (bytes[i] != pattern(c->received + i))
             lab_fail("every byte back in the order it was sent",
-                     "byte %llu came back as %u instead of %u",
-                     c->received + i, bytes[i], pattern(c->received + i));
+                     "byte %llu came back as %u instead of %u", c->received + i,
+                     bytes[i], pattern(c->received + i));
     }
     c->received += n;
 }
@@ -255,8 +264,10 @@ static void send_pattern_now(conn *c, unsigned long long until)
         if (m < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             return;
         if (m < 0)
-            lab_fail("the server to take the bytes", "send failed after %llu "
-                     "bytes: %s", c->sent, strerror(errno));
+            lab_fail("the server to take the bytes",
+                     "send failed after %llu "
+                     "bytes: %s",
+                     c->sent, strerror(errno));
         c->sent += (unsigned long long)m;
     }
 }
@@ -273,7 +284,8 @@ static bool receive_now(conn *c)
     if (m == 0)
         lab_fail("the echo of every byte before the server closes",
                  "the server closed the connection after echoing %llu of "
-                 "%llu bytes", c->received, c->sent);
+                 "%llu bytes",
+                 c->received, c->sent);
     if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
         lab_fail("the echo of every byte", "%s after %llu bytes",
                  strerror(errno), c->received);
@@ -286,14 +298,14 @@ static void step_stream(conn *c, unsigned long long total)
 {
     double deadline = now() + 2 * wait_seconds;
     while (c->received < total) {
-        struct pollfd p = {.fd = c->fd,
-                           .events = (short)(POLLIN | (c->sent < total
-                                                           ? POLLOUT
-                                                           : 0))};
+        struct pollfd p = {
+            .fd = c->fd,
+            .events = (short)(POLLIN | (c->sent < total ? POLLOUT : 0))};
         if (now() > deadline)
-            lab_fail("every byte echoed", "%llu of %llu bytes came back "
-                     "within %.0f s (%llu sent)", c->received, total,
-                     2 * wait_seconds, c->sent);
+            lab_fail("every byte echoed",
+                     "%llu of %llu bytes came back "
+                     "within %.0f s (%llu sent)",
+                     c->received, total, 2 * wait_seconds, c->sent);
         if (poll(&p, 1, 100) < 0 && errno != EINTR)
             lab_fail("poll to work", "%s", strerror(errno));
         if (p.revents & POLLOUT)
@@ -328,8 +340,10 @@ static void step_fill(conn *c, const char *file, const char *text)
                      "the server's log to say \"%s\" while this client sends "
                      "and does not read",
                      text);
-            lab_fail(expected, "no such line after %llu bytes sent and "
-                     "%.0f s", c->sent, wait_seconds);
+            lab_fail(expected,
+                     "no such line after %llu bytes sent and "
+                     "%.0f s",
+                     c->sent, wait_seconds);
         }
         send_pattern_now(c, most);
         struct pollfd p = {.fd = c->fd, .events = POLLOUT};
@@ -343,8 +357,8 @@ static void step_drain(conn *c)
     while (c->received < c->sent) {
         if (now() > deadline)
             lab_fail("every byte sent to come back once the client reads",
-                     "%llu of %llu bytes came back within %.0f s",
-                     c->received, c->sent, 2 * wait_seconds);
+                     "%llu of %llu bytes came back within %.0f s", c->received,
+                     c->sent, 2 * wait_seconds);
         if (wait_for(c->fd, POLLIN, now() + 0.1))
             while (receive_now(c))
                 continue;
@@ -379,12 +393,13 @@ static void run_step(char *step)
         char *text = file != NULL ? strtok(NULL, "") : NULL;
         if (text == NULL)
             lab_fail("log C FILE TEXT", "'%s'", step);
+        unescape(text);
         step_log(file, text);
         return;
     }
     conn *c = conn_of(name, strcmp(verb, "open") != 0);
     if (strcmp(verb, "open") == 0) {
-        step_open(c);
+        step_open(c, rest != NULL && strcmp(rest, "small") == 0);
     } else if (strcmp(verb, "send") == 0 || strcmp(verb, "expect") == 0) {
         if (rest == NULL)
             lab_fail("some text to send or expect", "none");
@@ -410,6 +425,7 @@ static void run_step(char *step)
         char *text = file != NULL ? strtok(NULL, "") : NULL;
         if (text == NULL)
             lab_fail("fill C FILE TEXT", "no FILE or TEXT");
+        unescape(text);
         step_fill(c, file, text);
     } else if (strcmp(verb, "drain") == 0) {
         step_drain(c);
