@@ -366,7 +366,7 @@ ssize_t channel_write(channel *ch, buffer *src)
 
 ssize_t channel_write_buffers(channel *ch, buffer *const *srcs, size_t count)
 {
-    /* lab:begin write_buffers "The client" errno = ENOSYS; return CHANNEL_ERROR; */
+    /* lab:begin gather "The client" errno = ENOSYS; return CHANNEL_ERROR; */
     enum { MAX_PARTS = 16 };
     struct iovec parts[MAX_PARTS];
     size_t used = 0;
@@ -410,7 +410,7 @@ ssize_t channel_write_buffers(channel *ch, buffer *const *srcs, size_t count)
         left -= take;
     }
     return n;
-    /* lab:end write_buffers */
+    /* lab:end gather */
 }
 
 /* --- modes and closing ------------------------------------------------ */

@@ -77,6 +77,7 @@ struct echo_server {
 
 /* --- the echo loop ------------------------------------------------------ */
 
+/* lab:begin trace "The echo loop" */
 static void trace(const session *s, const char *what, ssize_t n)
 {
     if (s->server->options.trace) {
@@ -84,13 +85,14 @@ static void trace(const session *s, const char *what, ssize_t n)
         fflush(stdout);
     }
 }
+/* lab:end trace */
 
 /* Echoes until the client closes its side or an error; returns
  * CHANNEL_EOF or CHANNEL_ERROR (errno kept) and counts the bytes echoed. */
 /* excerpt:begin echo */
 static ssize_t echo(session *s, unsigned long long *echoed)
 {
-    /* lab:begin echo "The echo loop" (void)trace; errno = ENOSYS; return CHANNEL_ERROR; */
+    /* lab:begin echo "The echo loop" errno = ENOSYS; return CHANNEL_ERROR; */
     buffer *buf = s->buffer;
     for (;;) {
         buffer_clear(buf);

@@ -219,6 +219,7 @@ static void unlink_selected(selector *sel, selection_key *key)
     sel->selected_count--;
 }
 
+/* lab:begin link_selected "The three key sets" */
 static void link_selected(selector *sel, selection_key *key)
 {
     key->sel_prev = sel->selected_tail;
@@ -231,6 +232,7 @@ static void link_selected(selector *sel, selection_key *key)
     key->in_selected = true;
     sel->selected_count++;
 }
+/* lab:end link_selected */
 
 /* Backend events for a set of interest ops. */
 static int backend_events(int ops)
@@ -263,6 +265,7 @@ static void deregister(selector *sel, selection_key *key)
     free(key);
 }
 
+/* lab:begin flush_cancelled "The three key sets" */
 static void flush_cancelled(selector *sel)
 {
     while (sel->cancelled != NULL) {
@@ -271,6 +274,7 @@ static void flush_cancelled(selector *sel)
         deregister(sel, key);
     }
 }
+/* lab:end flush_cancelled */
 
 void selector_close(selector *sel)
 {
@@ -457,9 +461,9 @@ static void drain_wakeups(selector *sel)
 /* What the backend saw, in ops this key is interested in. An error or a
  * hang-up makes it ready for all of them (Java's rule): the next read or
  * write reports what happened. */
+/* lab:begin ready_ops "What" */
 static int ready_ops_for(const selection_key *key, int events)
 {
-    /* lab:begin ready_ops "What" return 0; */
     if (events & BACKEND_ERROR)
         return key->interest;
     int ready = 0;
@@ -468,14 +472,14 @@ static int ready_ops_for(const selection_key *key, int events)
     if (events & BACKEND_WRITE)
         ready |= key->interest & (OP_WRITE | OP_CONNECT);
     return ready;
-    /* lab:end ready_ops */
 }
+/* lab:end ready_ops */
 /* excerpt:end ready-ops */
 
 /* excerpt:begin select */
 static int do_select(selector *sel, int timeout_ms)
 {
-    /* lab:begin select "The three key sets" (void)flush_cancelled; (void)link_selected; (void)ready_ops_for; errno = ENOSYS; return -1; */
+    /* lab:begin select "The three key sets" errno = ENOSYS; return -1; */
     if (sel == NULL || sel->state == NULL) {
         errno = EBADF;
         return -1;
