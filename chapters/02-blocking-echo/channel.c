@@ -401,6 +401,7 @@ static bool can_transfer(const channel *ch, channel_kind wrong_end)
 /* excerpt:begin read */
 ssize_t channel_read(channel *ch, buffer *dst)
 {
+    /* lab:begin read "The Channel" errno = ENOSYS; return CHANNEL_ERROR; */
     uint8_t *room = buffer_array(dst);
     if (ch == NULL || room == NULL) {
         errno = EINVAL;
@@ -424,12 +425,14 @@ ssize_t channel_read(channel *ch, buffer *dst)
     if (errno == EAGAIN || errno == EWOULDBLOCK)
         return 0; /* non-blocking and nothing there yet */
     return CHANNEL_ERROR;
+    /* lab:end read */
 }
 /* excerpt:end read */
 
 /* excerpt:begin write */
 ssize_t channel_write(channel *ch, buffer *src)
 {
+    /* lab:begin write "The Channel" errno = ENOSYS; return CHANNEL_ERROR; */
     const uint8_t *bytes = buffer_const_array(src);
     if (ch == NULL || bytes == NULL) {
         errno = EINVAL;
@@ -452,11 +455,13 @@ ssize_t channel_write(channel *ch, buffer *src)
     if (errno == EAGAIN || errno == EWOULDBLOCK)
         return 0;
     return CHANNEL_ERROR;
+    /* lab:end write */
 }
 /* excerpt:end write */
 
 ssize_t channel_write_buffers(channel *ch, buffer *const *srcs, size_t count)
 {
+    /* lab:begin gather "The client" errno = ENOSYS; return CHANNEL_ERROR; */
     enum { MAX_PARTS = 16 };
     struct iovec parts[MAX_PARTS];
     size_t used = 0;
@@ -502,6 +507,7 @@ ssize_t channel_write_buffers(channel *ch, buffer *const *srcs, size_t count)
         left -= take;
     }
     return n;
+    /* lab:end gather */
 }
 
 ssize_t channel_read_buffers(channel *ch, buffer *const *dsts, size_t count)

@@ -77,6 +77,7 @@ struct echo_server {
 
 /* --- the echo loop ------------------------------------------------------ */
 
+/* lab:begin trace "The echo loop" */
 static void trace(const session *s, const char *what, ssize_t n)
 {
     if (s->server->options.trace) {
@@ -84,12 +85,14 @@ static void trace(const session *s, const char *what, ssize_t n)
         fflush(stdout);
     }
 }
+/* lab:end trace */
 
 /* Echoes until the client closes its side or an error; returns
  * CHANNEL_EOF or CHANNEL_ERROR (errno kept) and counts the bytes echoed. */
 /* excerpt:begin echo */
 static ssize_t echo(session *s, unsigned long long *echoed)
 {
+    /* lab:begin echo "The echo loop" errno = ENOSYS; return CHANNEL_ERROR; */
     buffer *buf = s->buffer;
     for (;;) {
         buffer_clear(buf);
@@ -108,6 +111,7 @@ static ssize_t echo(session *s, unsigned long long *echoed)
         }
         *echoed += (unsigned long long)n;
     }
+    /* lab:end echo */
 }
 /* excerpt:end echo */
 
@@ -292,6 +296,7 @@ static void announce(session *s)
 /* excerpt:begin iterative */
 static void serve_iteratively(echo_server *server, buffer *buf)
 {
+    /* lab:begin serve_iteratively "One client at a time"  */
     channel *client;
     while ((client = accept_next(server)) != NULL) {
         session s = {.server = server,
@@ -307,6 +312,7 @@ static void serve_iteratively(echo_server *server, buffer *buf)
         }
         channel_close(client);
     }
+    /* lab:end serve_iteratively */
 }
 /* excerpt:end iterative */
 

@@ -5,3 +5,6 @@ PROGRAMS := selector-echo-server echo-swarm selector-bench
 UNITS    := test_selector nio_diff
 USES     := 02-blocking-echo 01-buffer
 THREADED := yes
+# The lab's unit stages; its shell stages use chapter 2's lab_peer.
+LAB_CHECKS := lab_selector
+lab-build-3: $(BUILD)/tests/lab_peer

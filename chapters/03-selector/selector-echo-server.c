@@ -121,6 +121,7 @@ static void connection_free(connection *c)
 /* The interest ops a connection's state calls for. */
 static int interest_for(const connection *c)
 {
+    /* lab:begin interest "Why interest ops change" return OP_READ; */
     int ops = 0;
     /* Backpressure: the input is full only when the output is full too,
      * that is when the client does not read. Then stop reading from it. */
@@ -129,6 +130,7 @@ static int interest_for(const connection *c)
     if (buffer_position(c->output) > 0) /* output pending */
         ops |= OP_WRITE;
     return ops;
+    /* lab:end interest */
 }
 /* excerpt:end interest */
 
@@ -151,6 +153,7 @@ static void pump(connection *c)
  * False when the connection failed. */
 static bool send_pending(server *srv, connection *c)
 {
+    /* lab:begin send_pending "The server: one thread" return false; */
     buffer_flip(c->output);
     ssize_t n = channel_write(c->ch, c->output);
     buffer_compact(c->output); /* keeps what was not sent: a partial write */
@@ -158,6 +161,7 @@ static bool send_pending(server *srv, connection *c)
         return false;
     srv->echoed += (unsigned long long)n;
     return true;
+    /* lab:end send_pending */
 }
 /* excerpt:end send */
 

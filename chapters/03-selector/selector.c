@@ -212,6 +212,7 @@ static void unlink_selected(selector *sel, selection_key *key)
     sel->selected_count--;
 }
 
+/* lab:begin link_selected "The three key sets" */
 static void link_selected(selector *sel, selection_key *key)
 {
     key->sel_prev = sel->selected_tail;
@@ -224,6 +225,7 @@ static void link_selected(selector *sel, selection_key *key)
     key->in_selected = true;
     sel->selected_count++;
 }
+/* lab:end link_selected */
 
 /* Backend events for a set of interest ops. */
 static int backend_events(int ops)
@@ -265,6 +267,7 @@ static void cancel_for_channel(void *key)
     key_cancel(key);
 }
 
+/* lab:begin flush_cancelled "The three key sets" */
 static void flush_cancelled(selector *sel)
 {
     while (sel->cancelled != NULL) {
@@ -273,6 +276,7 @@ static void flush_cancelled(selector *sel)
         deregister(sel, key);
     }
 }
+/* lab:end flush_cancelled */
 
 void selector_close(selector *sel)
 {
@@ -475,14 +479,17 @@ selection_key *selector_key_for(const selector *sel, const channel *ch)
 
 static void drain_wakeups(selector *sel)
 {
+    /* lab:begin drain_wakeups "Wakeup"  */
     char sink[64];
     while (recv(sel->wake_fd, sink, sizeof sink, 0) > 0)
         continue;
     /* Cleared after draining: a wakeup that arrives in between merges
      * with this one instead of being lost. */
     atomic_store(&sel->wake_pending, false);
+    /* lab:end drain_wakeups */
 }
 
+/* lab:begin ready_ops "What" */
 /* excerpt:begin connect-ops */
 /* The ops a channel's connection state allows, Java's rule: a socket is
  * connectable only while its connect is pending, readable and writable
@@ -513,11 +520,13 @@ static int ready_ops_for(const selection_key *key, int events)
         ready |= key->interest & (OP_WRITE | OP_CONNECT);
     return ready & ops_allowed(key);
 }
+/* lab:end ready_ops */
 /* excerpt:end ready-ops */
 
 /* excerpt:begin select */
 static int do_select(selector *sel, int timeout_ms)
 {
+    /* lab:begin select "The three key sets" errno = ENOSYS; return -1; */
     if (sel == NULL || sel->state == NULL) {
         errno = EBADF;
         return -1;
@@ -550,6 +559,7 @@ static int do_select(selector *sel, int timeout_ms)
         }
     }
     return updated;
+    /* lab:end select */
 }
 /* excerpt:end select */
 
@@ -582,6 +592,7 @@ int selector_select_now(selector *sel)
 /* excerpt:begin wakeup */
 void selector_wakeup(selector *sel)
 {
+    /* lab:begin wakeup "Wakeup"  */
     if (sel == NULL)
         return;
     /* Only the first wakeup since the last selection writes a byte. */
@@ -591,6 +602,7 @@ void selector_wakeup(selector *sel)
             send(channel_fd(sel->wake_sink), &byte, 1, MSG_NOSIGNAL);
         (void)ignored; /* a full pipe is readable already: that is enough */
     }
+    /* lab:end wakeup */
 }
 /* excerpt:end wakeup */
 
@@ -753,6 +765,7 @@ void *key_attach(selection_key *key, void *attachment)
 
 void key_cancel(selection_key *key)
 {
+    /* lab:begin cancel "The three key sets"  */
     if (key == NULL || key->cancelled)
         return;
     unwatch(key->owner, key);
@@ -761,6 +774,7 @@ void key_cancel(selection_key *key)
         channel_key_cancelled(key->ch, key);
     key->cancel_next = key->owner->cancelled;
     key->owner->cancelled = key;
+    /* lab:end cancel */
 }
 
 bool key_is_valid(const selection_key *key)

@@ -34,6 +34,7 @@ static void poll_destroy(void *state)
     free(s);
 }
 
+/* lab:begin poll_helpers "Three backends" */
 static short poll_bits(int events)
 {
     return (short)(((events & BACKEND_READ) ? POLLIN : 0) |
@@ -66,9 +67,11 @@ static int poll_reserve(struct poll_state *s, int fd)
     }
     return 0;
 }
+/* lab:end poll_helpers */
 
 static int poll_add(void *state, int fd, int events)
 {
+    /* lab:begin poll_add "Three backends" errno = ENOSYS; return -1; */
     struct poll_state *s = state;
     if (fd < 0) {
         errno = EINVAL;
@@ -81,10 +84,12 @@ static int poll_add(void *state, int fd, int events)
     s->fds[s->count] = (struct pollfd){.fd = fd, .events = poll_bits(events)};
     s->slot_of[fd] = s->count++;
     return 0;
+    /* lab:end poll_add */
 }
 
 static int poll_modify(void *state, int fd, int old_events, int new_events)
 {
+    /* lab:begin poll_modify "Three backends" errno = ENOSYS; return -1; */
     struct poll_state *s = state;
     (void)old_events;
     if (fd < 0 || fd >= s->slots || s->slot_of[fd] < 0) {
@@ -93,10 +98,12 @@ static int poll_modify(void *state, int fd, int old_events, int new_events)
     }
     s->fds[s->slot_of[fd]].events = poll_bits(new_events);
     return 0;
+    /* lab:end poll_modify */
 }
 
 static void poll_remove(void *state, int fd, int old_events)
 {
+    /* lab:begin poll_remove "Three backends"  */
     struct poll_state *s = state;
     (void)old_events;
     if (fd < 0 || fd >= s->slots || s->slot_of[fd] < 0)
@@ -105,11 +112,13 @@ static void poll_remove(void *state, int fd, int old_events)
     s->fds[slot] = s->fds[--s->count];
     s->slot_of[s->fds[slot].fd] = slot;
     s->slot_of[fd] = -1;
+    /* lab:end poll_remove */
 }
 
 static int poll_wait(void *state, int timeout_ms, backend_event *fired,
                      int capacity)
 {
+    /* lab:begin poll_wait "Three backends" errno = ENOSYS; return -1; */
     struct poll_state *s = state;
     int n = poll(s->fds, (nfds_t)s->count, timeout_ms);
     if (n < 0)
@@ -128,6 +137,7 @@ static int poll_wait(void *state, int timeout_ms, backend_event *fired,
         count++;
     }
     return count;
+    /* lab:end poll_wait */
 }
 
 const backend_ops backend_poll_ops = {
