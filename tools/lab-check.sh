@@ -75,12 +75,14 @@ else
 fi
 sources=${sources# }
 
-# A build folder remembers whose sources it was built from; when that
-# changes, the objects of those chapters are built again.
+# A build folder remembers whose sources it was built from, and with
+# which compiler and sanitizers; when that changes, everything is built
+# again (common/ and the checks too: objects built for another sanitizer
+# do not link).
 stamp="$lab_dir $sources san=$san cc=${CC:-cc}"
 mkdir -p "$build"
 if [ "$(cat "$build/.lab-sources" 2>/dev/null)" != "$stamp" ]; then
-    rm -rf "${build:?}/obj/chapters" "${build:?}/lib" "${build:?}/bin" "${build:?}/tests"
+    rm -rf "${build:?}/obj" "${build:?}/lib" "${build:?}/bin" "${build:?}/tests"
     printf '%s\n' "$stamp" >"$build/.lab-sources"
 fi
 

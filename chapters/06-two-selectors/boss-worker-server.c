@@ -152,6 +152,7 @@ static const event_loop_handler connection_handler = {connection_ready,
  * Netty's childGroup.register(child) ends in the same kind of task. */
 static void adopt(event_loop *worker, void *arg)
 {
+    /* lab:begin adopt "The worker: adopt" (void)connection_handler; connection_close(arg); */
     connection *c = arg;
     channel *ch = web_session_channel(c->session);
     event_loop_status s =
@@ -169,6 +170,7 @@ static void adopt(event_loop *worker, void *arg)
     stats->connections++;
     if (++stats->open > stats->peak)
         stats->peak = stats->open;
+    /* lab:end adopt */
 }
 /* excerpt:end adopt */
 
@@ -179,6 +181,7 @@ static void adopt(event_loop *worker, void *arg)
  * it to the next worker. The boss never touches a worker's selector. */
 static void hand_off(server *srv, channel *ch)
 {
+    /* lab:begin hand_off "The boss: accept" (void)adopt; channel_close(ch); */
     connection *c = malloc(sizeof *c);
     web_session *session = NULL;
     if (c == NULL || channel_configure_blocking(ch, false) < 0 ||
@@ -193,6 +196,7 @@ static void hand_off(server *srv, channel *ch)
     event_loop *worker = event_loop_group_next(srv->workers);
     if (event_loop_execute(worker, adopt, c) != EVENT_LOOP_OK)
         connection_close(c); /* the worker is shutting down */
+    /* lab:end hand_off */
 }
 /* excerpt:end hand-off */
 

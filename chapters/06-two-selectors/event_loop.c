@@ -88,6 +88,7 @@ const char *event_loop_status_name(event_loop_status status)
     case EVENT_LOOP_BAD_ARGUMENT: return "EVENT_LOOP_BAD_ARGUMENT";
     case EVENT_LOOP_NO_MEMORY: return "EVENT_LOOP_NO_MEMORY";
     case EVENT_LOOP_SELECTOR_ERROR: return "EVENT_LOOP_SELECTOR_ERROR";
+    case EVENT_LOOP_UNSUPPORTED: return "EVENT_LOOP_UNSUPPORTED";
     }
     return "EVENT_LOOP_UNKNOWN_STATUS";
 }
@@ -132,6 +133,7 @@ bool in_event_loop(const event_loop *loop)
 event_loop_status event_loop_execute(event_loop *loop, event_loop_task_fn *run,
                                      void *arg)
 {
+    /* lab:begin execute "Posting a task" (void)task_list_append; return EVENT_LOOP_UNSUPPORTED; */
     if (loop == NULL || run == NULL)
         return EVENT_LOOP_BAD_ARGUMENT;
     pthread_mutex_lock(&loop->lock);
@@ -150,6 +152,7 @@ event_loop_status event_loop_execute(event_loop *loop, event_loop_task_fn *run,
     if (!in_event_loop(loop) && loop->options.poll_ms == 0)
         selector_wakeup(loop->sel);
     return EVENT_LOOP_OK;
+    /* lab:end execute */
 }
 /* excerpt:end execute */
 
@@ -157,6 +160,7 @@ event_loop_status event_loop_execute(event_loop *loop, event_loop_task_fn *run,
  * a task that keeps re-posting itself cannot starve the channels. */
 static size_t run_tasks(event_loop *loop)
 {
+    /* lab:begin run_tasks "Posting a task" return 0; */
     pthread_mutex_lock(&loop->lock);
     task_list batch = loop->incoming;
     loop->incoming = loop->running;
@@ -169,6 +173,7 @@ static size_t run_tasks(event_loop *loop)
     batch.count = 0;
     loop->running = batch;
     return ran;
+    /* lab:end run_tasks */
 }
 
 /* --- timers -------------------------------------------------------------- */
@@ -255,6 +260,7 @@ bool event_loop_cancel_timer(event_loop *loop, event_loop_timer id)
  * released around each run, so the run may schedule or cancel timers. */
 static void run_timers(event_loop *loop)
 {
+    /* lab:begin run_timers "Timers" */
     int64_t now = monotonic_ns();
     timer_heap_entry first;
     pthread_mutex_lock(&loop->lock);
@@ -280,6 +286,7 @@ static void run_timers(event_loop *loop)
         free(t);
     }
     pthread_mutex_unlock(&loop->lock);
+    /* lab:end run_timers */
 }
 /* excerpt:end timers */
 
@@ -288,6 +295,7 @@ static void run_timers(event_loop *loop)
  * timer never fires early), 0 when a task waits, -1 for "until woken". */
 static long select_timeout_ms(event_loop *loop)
 {
+    /* lab:begin select_timeout_ms "How long to sleep" return -1; */
     long timeout = -1;
     timer_heap_entry first;
     pthread_mutex_lock(&loop->lock);
@@ -300,6 +308,7 @@ static long select_timeout_ms(event_loop *loop)
     }
     pthread_mutex_unlock(&loop->lock);
     return timeout;
+    /* lab:end select_timeout_ms */
 }
 /* excerpt:end timeout */
 
@@ -355,6 +364,7 @@ void event_loop_deregister(event_loop *loop, selection_key *key)
 /* excerpt:begin dispatch */
 static void dispatch(event_loop *loop)
 {
+    /* lab:begin dispatch "Dispatch" */
     key_iterator it = selector_selected_keys(loop->sel);
     selection_key *key;
     while ((key = key_iterator_next(&it)) != NULL) {
@@ -366,6 +376,7 @@ static void dispatch(event_loop *loop)
         count(&loop->events);
         r->handler->ready(loop, key, r->context);
     }
+    /* lab:end dispatch */
 }
 /* excerpt:end dispatch */
 
@@ -416,6 +427,7 @@ static void *loop_thread(void *arg)
     pthread_cond_signal(&loop->started_cond);
     pthread_mutex_unlock(&loop->lock);
 
+    /* lab:begin run "One turn" (void)select_timeout_ms; (void)wait_for_events; (void)dispatch; (void)run_timers; (void)run_tasks; (void)close_registrations; (void)drop_timers; (void)count; */
     while (!atomic_load(&loop->shutting_down)) {
         if (wait_for_events(loop, select_timeout_ms(loop)) < 0) {
             log_at(loop->options.log, LOG_ERROR, loop->options.program,
@@ -434,6 +446,7 @@ static void *loop_thread(void *arg)
         continue;
     close_registrations(loop);
     drop_timers(loop);
+    /* lab:end run */
     return NULL;
 }
 /* excerpt:end run */

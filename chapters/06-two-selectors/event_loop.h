@@ -44,11 +44,13 @@
 
 typedef enum event_loop_status {
     EVENT_LOOP_OK = 0,
-    EVENT_LOOP_SHUT_DOWN,     /* RejectedExecutionException: shutting down */
-    EVENT_LOOP_WRONG_THREAD,  /* only the loop's own thread may do this */
-    EVENT_LOOP_BAD_ARGUMENT,  /* NULL pointers, a negative delay, ... */
-    EVENT_LOOP_NO_MEMORY,     /* the queue or the heap could not grow */
-    EVENT_LOOP_SELECTOR_ERROR /* the selector refused; see the log */
+    EVENT_LOOP_SHUT_DOWN,      /* RejectedExecutionException: shutting down */
+    EVENT_LOOP_WRONG_THREAD,   /* only the loop's own thread may do this */
+    EVENT_LOOP_BAD_ARGUMENT,   /* NULL pointers, a negative delay, ... */
+    EVENT_LOOP_NO_MEMORY,      /* the queue or the heap could not grow */
+    EVENT_LOOP_SELECTOR_ERROR, /* the selector refused; see the log */
+    EVENT_LOOP_UNSUPPORTED     /* never returned here; a lab's function
+                                  that is not written yet says it */
 } event_loop_status;
 
 typedef struct event_loop event_loop;

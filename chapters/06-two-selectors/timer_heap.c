@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+/* lab:begin order "Timers" */
 static bool earlier(const timer_heap_entry *a, const timer_heap_entry *b)
 {
     if (a->deadline != b->deadline)
@@ -53,9 +54,11 @@ static void sift_down(timer_heap *heap, size_t i)
     }
 }
 /* excerpt:end sift */
+/* lab:end order */
 
 int timer_heap_push(timer_heap *heap, timer_heap_entry entry)
 {
+    /* lab:begin push "Timers" errno = ENOSYS; return -1; */
     if (heap->count == heap->capacity) {
         size_t capacity = heap->capacity ? heap->capacity * 2 : 16;
         if (capacity > SIZE_MAX / sizeof *heap->entries) {
@@ -72,6 +75,7 @@ int timer_heap_push(timer_heap *heap, timer_heap_entry entry)
     heap->entries[heap->count++] = entry;
     sift_up(heap, heap->count - 1);
     return 0;
+    /* lab:end push */
 }
 
 bool timer_heap_peek(const timer_heap *heap, timer_heap_entry *out)
@@ -84,6 +88,7 @@ bool timer_heap_peek(const timer_heap *heap, timer_heap_entry *out)
 
 /* Takes entries[i] out: the last entry fills the hole and moves whichever
  * way restores the order. */
+/* lab:begin remove_at "Timers" */
 static timer_heap_entry remove_at(timer_heap *heap, size_t i)
 {
     timer_heap_entry removed = heap->entries[i];
@@ -95,17 +100,21 @@ static timer_heap_entry remove_at(timer_heap *heap, size_t i)
     }
     return removed;
 }
+/* lab:end remove_at */
 
 bool timer_heap_pop(timer_heap *heap, timer_heap_entry *out)
 {
+    /* lab:begin pop "Timers" return false; */
     if (heap->count == 0)
         return false;
     *out = remove_at(heap, 0);
     return true;
+    /* lab:end pop */
 }
 
 bool timer_heap_remove(timer_heap *heap, uint64_t seq, timer_heap_entry *out)
 {
+    /* lab:begin remove "Timers" return false; */
     for (size_t i = 0; i < heap->count; i++) {
         if (heap->entries[i].seq == seq) {
             *out = remove_at(heap, i);
@@ -113,6 +122,7 @@ bool timer_heap_remove(timer_heap *heap, uint64_t seq, timer_heap_entry *out)
         }
     }
     return false;
+    /* lab:end remove */
 }
 
 size_t timer_heap_size(const timer_heap *heap)

@@ -15,13 +15,14 @@
 
 # shellcheck disable=SC2034 # LAB_PORT and LAB_SERVER_STATUS are for the stages
 LAB_RUN=${LAB_WORK:?}/run
-# The .stages file is sourced after this one: its stage lines do nothing
-# here (tools/lab-check.sh reads them).
-stage() { :; }
 mkdir -p "$LAB_RUN"
 lab_did_text="(the stage had not said yet)"
 LAB_SERVER_PID=
 LAB_PIDS=
+
+# The .stages file is sourced here for its functions; its stage lines
+# mean nothing to a running stage.
+stage() { :; }
 
 lab_did() {
     lab_did_text=$*
