@@ -442,6 +442,36 @@ static void on_dropped(thread_pool_task task, void *context)
     d->right_function = d->right_function && task.run == count_task;
 }
 
+/* Waits (bounded) until the pool says it has terminated (or, with
+ * `completed` >= 0, that it has completed that many tasks and runs none):
+ * a look every millisecond, for at most LIMIT_MS. */
+static bool pool_reaches(thread_pool *pool, long completed)
+{
+    latch never;
+    latch_init(&never, 1);
+    bool done = false;
+    for (long i = 0; i < LIMIT_MS && !done; i++) {
+        done = completed < 0 ? thread_pool_is_terminated(pool)
+                             : thread_pool_completed_count(pool) ==
+                                       (uint64_t)completed &&
+                                   thread_pool_active_count(pool) == 0;
+        if (!done)
+            latch_await(&never, 1); /* a bounded pause between two looks */
+    }
+    latch_destroy(&never);
+    return done;
+}
+
+static bool becomes_terminated(thread_pool *pool)
+{
+    return pool_reaches(pool, -1);
+}
+
+static bool becomes_idle(thread_pool *pool, long completed)
+{
+    return pool_reaches(pool, completed);
+}
+
 static void stage_shutdown_now(void)
 {
     thread_pool *pool = new_pool(1, 8, THREAD_POOL_BLOCK);
@@ -482,6 +512,34 @@ static void stage_shutdown_now(void)
                "it did not finish");
     LAB_EXPECT(total_runs() == 0, "none of the removed tasks ran",
                "%d of them ran", total_runs());
+
+    pool = new_pool(2, 8, THREAD_POOL_BLOCK);
+    lab_did("2 workers run a task each and go back to waiting for work; "
+            "then thread_pool_shutdown_now");
+    together t;
+    latch_init(&t.arrived, 2);
+    latch_init(&t.release, 1);
+    submit_ok(pool, together_task, &t, "one of 2 tasks");
+    submit_ok(pool, together_task, &t, "one of 2 tasks");
+    LAB_EXPECT(latch_await(&t.arrived, LIMIT_MS), "both tasks run at once",
+               "they did not");
+    latch_open(&t.release);
+    /* A worker counts its task done under the lock and waits for the
+     * next one without letting go of it in between: once the count says
+     * both are done, both workers are waiting. */
+    LAB_EXPECT(becomes_idle(pool, 2),
+               "thread_pool_completed_count 2 and thread_pool_active_count "
+               "0 once both tasks end",
+               "completed %llu, active %zu",
+               (unsigned long long)thread_pool_completed_count(pool),
+               thread_pool_active_count(pool));
+    n = thread_pool_shutdown_now(pool, on_dropped, &d);
+    LAB_EXPECT(n == 0, "0: nothing was queued", "%zu", n);
+    LAB_EXPECT(becomes_terminated(pool),
+               "thread_pool_is_terminated becomes true: shutdown_now wakes "
+               "the idle workers, and they leave",
+               "still false after %ld ms", LIMIT_MS);
+    free_pool(pool);
 }
 
 /* thread_pool_await_termination(pool, ms) on a helper thread, which must
