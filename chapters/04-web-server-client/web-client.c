@@ -167,7 +167,7 @@ static void start(client *cl, connection *c, const socket_address *address)
 
 static void on_connectable(client *cl, connection *c)
 {
-    /* lab:begin finish_connect "The client" fail(cl, c, "connect: not written yet"); */
+    /* lab:begin connected "The client" fail(cl, c, "not written yet"); */
     int rc = channel_finish_connect(c->ch);
     if (rc < 0) {
         fail(cl, c, "connect: %s", strerror(errno)); /* e.g. refused */
@@ -178,7 +178,7 @@ static void on_connectable(client *cl, connection *c)
     c->phase = TALKING;
     fill(cl, c);
     update_interest(c); /* OP_CONNECT is done with: read and write now */
-    /* lab:end finish_connect */
+    /* lab:end connected */
 }
 /* excerpt:end connect */
 

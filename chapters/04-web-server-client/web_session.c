@@ -87,9 +87,9 @@ static bool has_room_for_reply(const web_session *s)
  * it is and is answered after the next write (backpressure). The line's
  * words do not matter to this protocol, so a '\r' before the '\n' needs no
  * special case: it is part of the line that gets dropped. */
+/* lab:begin frame "The session" */
 static void answer_lines(web_session *s)
 {
-    /* lab:begin frame "The session" (void)has_room_for_reply; */
     const uint8_t *bytes = buffer_const_array(s->in);
     size_t filled = buffer_position(s->in);
     size_t answered = 0; /* bytes of complete, answered lines */
@@ -108,15 +108,15 @@ static void answer_lines(web_session *s)
     buffer_set_position(s->in, answered);
     buffer_compact(s->in);
     s->scanned = i - answered;
-    /* lab:end frame */
 }
+/* lab:end frame */
 /* excerpt:end frame */
 
-/* FAILED wins; FINISHED only once the peer has ended its stream and every
- * reply owed has been sent; OPEN otherwise. */
+/* state_of(s): FAILED wins; FINISHED only once the peer has ended its
+ * stream and every reply owed has been sent; OPEN otherwise. */
+/* lab:begin state "The session" */
 static web_session_state state_of(const web_session *s)
 {
-    /* lab:begin state "The session" return WEB_SESSION_FAILED; */
     if (s->failed)
         return WEB_SESSION_FAILED;
     /* Lines waiting in `in` mean `out` is not empty, so an empty `out`
@@ -124,13 +124,13 @@ static web_session_state state_of(const web_session *s)
     if (s->input_ended && buffer_position(s->out) == 0)
         return WEB_SESSION_FINISHED;
     return WEB_SESSION_OPEN;
-    /* lab:end state */
 }
+/* lab:end state */
 
 /* excerpt:begin readable */
 web_session_state web_session_on_readable(web_session *s)
 {
-    /* lab:begin readable "The session" (void)answer_lines; (void)state_of; return WEB_SESSION_FAILED; */
+    /* lab:begin readable "The session" return WEB_SESSION_FAILED; */
     /* With `out` full, reading more would only pile up work: wait for
      * OP_WRITE to make room (interest ops say so already). */
     if (s->failed || s->input_ended || !has_room_for_reply(s))
@@ -154,7 +154,7 @@ web_session_state web_session_on_readable(web_session *s)
 /* excerpt:begin writable */
 web_session_state web_session_on_writable(web_session *s)
 {
-    /* lab:begin writable "The session" return WEB_SESSION_FAILED; */
+    /* lab:begin write "The session" (void)REPLY; return WEB_SESSION_FAILED; */
     if (s->failed)
         return WEB_SESSION_FAILED;
     if (buffer_position(s->out) > 0) {
@@ -169,14 +169,14 @@ web_session_state web_session_on_writable(web_session *s)
     }
     answer_lines(s); /* lines held back while `out` was full */
     return state_of(s);
-    /* lab:end writable */
+    /* lab:end write */
 }
 /* excerpt:end writable */
 
 /* excerpt:begin interest */
 int web_session_interest_ops(const web_session *s)
 {
-    /* lab:begin interest "The idea" return 0; */
+    /* lab:begin interest "The idea" (void)has_room_for_reply; return 0; */
     if (state_of(s) != WEB_SESSION_OPEN)
         return 0;
     int ops = 0;

@@ -29,7 +29,8 @@
 
 #define STATUS(s) thread_pool_status_name(s)
 
-/* --- tasks ----------------------------------------------------------------- */
+/* --- tasks -----------------------------------------------------------------
+ */
 
 /* What the stage's tasks did: how many times each ran, in what order. */
 enum { MAX_TASKS = 64 };
@@ -137,8 +138,8 @@ typedef enum call_kind { CALL_SUBMIT, CALL_FREE, CALL_AWAIT } call_kind;
 typedef struct call {
     call_kind kind;
     thread_pool *pool;
-    void *arg;        /* CALL_SUBMIT: the task's argument */
-    long timeout_ms;  /* CALL_AWAIT */
+    void *arg;       /* CALL_SUBMIT: the task's argument */
+    long timeout_ms; /* CALL_AWAIT */
     thread_pool_status status;
     bool result;
     latch returned;
@@ -203,7 +204,8 @@ static thread_pool *new_pool(size_t workers, size_t capacity,
     return pool;
 }
 
-/* --- the stages ------------------------------------------------------------ */
+/* --- the stages ------------------------------------------------------------
+ */
 
 static void stage_run_tasks(void)
 {
@@ -219,14 +221,14 @@ static void stage_run_tasks(void)
     for (int i = 0; i < 10; i++)
         submit_ok(pool, count_task, (void *)(intptr_t)i, "one of 10 tasks");
     bool all = latch_await(&rec.done, LIMIT_MS);
-    LAB_EXPECT(all, "all 10 tasks run",
-               "%d runs after %ld ms", total_runs(), LIMIT_MS);
+    LAB_EXPECT(all, "all 10 tasks run", "%d runs after %ld ms", total_runs(),
+               LIMIT_MS);
     for (int i = 0; i < 10; i++)
         LAB_EXPECT(runs_of(i) == 1, "each task runs exactly once",
                    "task %d ran %d times", i, runs_of(i));
     free_pool(pool);
-    LAB_EXPECT(total_runs() == 10, "no task runs again",
-               "%d runs in all", total_runs());
+    LAB_EXPECT(total_runs() == 10, "no task runs again", "%d runs in all",
+               total_runs());
 
     pool = new_pool(1, 16, THREAD_POOL_BLOCK);
     gate g;
@@ -236,11 +238,11 @@ static void stage_run_tasks(void)
     for (int i = 0; i < 8; i++)
         submit_ok(pool, count_task, (void *)(intptr_t)i, "one of 8 tasks");
     size_t queued = thread_pool_queue_length(pool);
-    LAB_EXPECT(queued == 8, "thread_pool_queue_length = 8 (all waiting)",
-               "%zu", queued);
+    LAB_EXPECT(queued == 8, "thread_pool_queue_length = 8 (all waiting)", "%zu",
+               queued);
     latch_open(&g.release);
-    LAB_EXPECT(latch_await(&rec.done, LIMIT_MS), "all 8 tasks run",
-               "%d runs", total_runs());
+    LAB_EXPECT(latch_await(&rec.done, LIMIT_MS), "all 8 tasks run", "%d runs",
+               total_runs());
     for (int i = 0; i < 8; i++)
         LAB_EXPECT(rec.order[i] == i,
                    "the tasks start in the order they were queued (FIFO)",
@@ -303,8 +305,8 @@ static void stage_reject(void)
                "it had not returned after %ld ms", LIMIT_MS);
     call_join(&c);
     LAB_EXPECT(c.status == THREAD_POOL_REJECTED,
-               "THREAD_POOL_REJECTED (Java's RejectedExecutionException)",
-               "%s", STATUS(c.status));
+               "THREAD_POOL_REJECTED (Java's RejectedExecutionException)", "%s",
+               STATUS(c.status));
     size_t queued = thread_pool_queue_length(pool);
     LAB_EXPECT(queued == 2, "the queue still holds 2 tasks", "%zu", queued);
 
@@ -349,8 +351,10 @@ static void stage_block(void)
     LAB_EXPECT(waits && !call_returned(&c, 0),
                "that submit waits for room (thread_pool_waiting_submitters "
                "= 1), like BlockingQueue.put",
-               "%s", call_returned(&c, 0) ? STATUS(c.status) : "it never "
-                                            "counted as waiting");
+               "%s",
+               call_returned(&c, 0) ? STATUS(c.status)
+                                    : "it never "
+                                      "counted as waiting");
 
     lab_did("let the worker go");
     latch_open(&g.release);
@@ -366,8 +370,8 @@ static void stage_block(void)
                "tasks 0 and 1 each run once", "task 0: %d, task 1: %d",
                runs_of(0), runs_of(1));
     size_t waiting = thread_pool_waiting_submitters(pool);
-    LAB_EXPECT(waiting == 0, "thread_pool_waiting_submitters back to 0",
-               "%zu", waiting);
+    LAB_EXPECT(waiting == 0, "thread_pool_waiting_submitters back to 0", "%zu",
+               waiting);
     free_pool(pool);
 }
 
@@ -451,10 +455,10 @@ static bool pool_reaches(thread_pool *pool, long completed)
     latch_init(&never, 1);
     bool done = false;
     for (long i = 0; i < LIMIT_MS && !done; i++) {
-        done = completed < 0 ? thread_pool_is_terminated(pool)
-                             : thread_pool_completed_count(pool) ==
-                                       (uint64_t)completed &&
-                                   thread_pool_active_count(pool) == 0;
+        done = completed < 0
+                   ? thread_pool_is_terminated(pool)
+                   : thread_pool_completed_count(pool) == (uint64_t)completed &&
+                         thread_pool_active_count(pool) == 0;
         if (!done)
             latch_await(&never, 1); /* a bounded pause between two looks */
     }
@@ -494,12 +498,11 @@ static void stage_shutdown_now(void)
                    ? ", in another order"
                    : "",
                d.right_function ? "" : ", with the wrong function");
-    LAB_EXPECT(thread_pool_is_shutdown(pool) &&
-                   thread_pool_queue_length(pool) == 0,
-               "the pool shut down, its queue empty",
-               "is_shutdown %s, %zu queued",
-               thread_pool_is_shutdown(pool) ? "true" : "false",
-               thread_pool_queue_length(pool));
+    LAB_EXPECT(
+        thread_pool_is_shutdown(pool) && thread_pool_queue_length(pool) == 0,
+        "the pool shut down, its queue empty", "is_shutdown %s, %zu queued",
+        thread_pool_is_shutdown(pool) ? "true" : "false",
+        thread_pool_queue_length(pool));
     thread_pool_status s = thread_pool_submit(pool, count_task, (void *)3);
     LAB_EXPECT(s == THREAD_POOL_SHUT_DOWN, "THREAD_POOL_SHUT_DOWN from submit",
                "%s", STATUS(s));
@@ -604,12 +607,9 @@ static void stage_await(void)
 int main(int argc, char **argv)
 {
     static const lab_stage stages[] = {
-        {"run-tasks", stage_run_tasks},
-        {"parallel", stage_parallel},
-        {"reject", stage_reject},
-        {"block", stage_block},
-        {"shutdown", stage_shutdown},
-        {"shutdown-now", stage_shutdown_now},
+        {"run-tasks", stage_run_tasks}, {"parallel", stage_parallel},
+        {"reject", stage_reject},       {"block", stage_block},
+        {"shutdown", stage_shutdown},   {"shutdown-now", stage_shutdown_now},
         {"await", stage_await},
     };
     return lab_main(argc, argv, stages, sizeof stages / sizeof stages[0]);

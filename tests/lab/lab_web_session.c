@@ -249,7 +249,8 @@ static void stage_split_line(void)
     web_session *s = p.session;
     static const char *const pieces[] = {"hel", "lo", " there"};
     for (size_t i = 0; i < 3; i++) {
-        lab_did("the client sends \"%s\" (no newline yet); one turn", pieces[i]);
+        lab_did("the client sends \"%s\" (no newline yet); one turn",
+                pieces[i]);
         peer_say(p.peer, pieces[i]);
         if (!(ready_for(s, OP_READ, WAIT_MS) & OP_READ))
             lab_fail("the session's channel to become readable", "no data");
@@ -334,8 +335,9 @@ static void stage_long_line(void)
     lab_did("a session with 16-byte buffers; the client sends a 15-character "
             "line and its '\\n' (16 bytes: it just fits)");
     peer_say(p.peer, "fifteen-chars!!\n");
-    expect_replies(&p, 1, "one reply: a line that fills the buffer exactly "
-                          "is still a line");
+    expect_replies(&p, 1,
+                   "one reply: a line that fills the buffer exactly "
+                   "is still a line");
 
     lab_did("the client sends 40 bytes with no '\\n'; the session turns");
     peer_say(p.peer, "0123456789012345678901234567890123456789");
@@ -364,16 +366,16 @@ static void stage_two_sessions(void)
 
     lab_did("then client B sends \"hi\\n\"");
     peer_say(b.peer, "hi\n");
-    expect_replies(&b, 1, "B: one reply: what A left half-done is A's "
-                          "alone (each session its own state)");
+    expect_replies(&b, 1,
+                   "B: one reply: what A left half-done is A's "
+                   "alone (each session its own state)");
 
     lab_did("then A ends its line with \" world\\n\"");
     peer_say(a.peer, " world\n");
     expect_replies(&a, 1, "A: one reply for \"hello world\"");
     LAB_EXPECT(web_session_messages(a.session) == 2 &&
                    web_session_messages(b.session) == 1,
-               "web_session_messages: A 2, B 1",
-               "A %llu, B %llu",
+               "web_session_messages: A 2, B 1", "A %llu, B %llu",
                (unsigned long long)web_session_messages(a.session),
                (unsigned long long)web_session_messages(b.session));
     pair_close(&a);
@@ -452,9 +454,8 @@ static void stage_backpressure(void)
                "belongs",
                state_name(state), got, want, matched);
     ops = web_session_interest_ops(s);
-    LAB_EXPECT(ops == OP_READ,
-               "interest OP_READ again once everything is sent", "%s",
-               ops_name(ops));
+    LAB_EXPECT(ops == OP_READ, "interest OP_READ again once everything is sent",
+               "%s", ops_name(ops));
     pair_close(&p);
 }
 
