@@ -276,7 +276,7 @@ slides:
 
 C_SOURCES = $(wildcard common/*.[ch] chapters/*/*.[ch] tests/unit/*.[ch] tests/lab/*.[ch] bench/*.[ch])
 SHELL_SCRIPTS = .ci/run $(wildcard tools/*.sh chapters/*/*.sh chapters/*/*/*.sh \
-                  tests/*.bash tests/lab/*.bash bench/*.sh)
+                  tests/*.bash tests/lab/*.bash tests/lab/*.stages bench/*.sh)
 
 lint:
 	@sh tools/lint.sh "$(C_SOURCES)" "$(SHELL_SCRIPTS)"

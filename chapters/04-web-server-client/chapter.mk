@@ -5,3 +5,4 @@ MODULES  := web_session
 PROGRAMS := web-server web-client
 UNITS    := test_web_session web_session_probe
 USES     := 03-selector 02-blocking-echo 01-buffer
+LAB_CHECKS := lab_web_session

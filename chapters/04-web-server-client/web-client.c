@@ -141,6 +141,7 @@ static void update_interest(connection *c)
 /* excerpt:begin connect */
 static void start(client *cl, connection *c, const socket_address *address)
 {
+    /* lab:begin start "The client" fail(cl, c, "connect: not written yet"); */
     c->ch = channel_open_socket(address);
     if (c->ch == NULL || channel_configure_blocking(c->ch, false) < 0) {
         c->key = NULL;
@@ -161,10 +162,12 @@ static void start(client *cl, connection *c, const socket_address *address)
     selector_status st = selector_register(cl->sel, c->ch, ops, c, &c->key);
     if (st != SELECTOR_OK)
         fail(cl, c, "register: %s", selector_status_name(st));
+    /* lab:end start */
 }
 
 static void on_connectable(client *cl, connection *c)
 {
+    /* lab:begin connected "The client" fail(cl, c, "not written yet"); */
     int rc = channel_finish_connect(c->ch);
     if (rc < 0) {
         fail(cl, c, "connect: %s", strerror(errno)); /* e.g. refused */
@@ -175,6 +178,7 @@ static void on_connectable(client *cl, connection *c)
     c->phase = TALKING;
     fill(cl, c);
     update_interest(c); /* OP_CONNECT is done with: read and write now */
+    /* lab:end connected */
 }
 /* excerpt:end connect */
 

@@ -75,6 +75,7 @@ uint64_t web_session_messages(const web_session *s)
     return s->messages;
 }
 
+/* Whether `out` can take one more whole reply: a reply is never split. */
 static bool has_room_for_reply(const web_session *s)
 {
     return buffer_remaining(s->out) >= REPLY_LENGTH;
@@ -86,6 +87,7 @@ static bool has_room_for_reply(const web_session *s)
  * it is and is answered after the next write (backpressure). The line's
  * words do not matter to this protocol, so a '\r' before the '\n' needs no
  * special case: it is part of the line that gets dropped. */
+/* lab:begin frame "The session" */
 static void answer_lines(web_session *s)
 {
     const uint8_t *bytes = buffer_const_array(s->in);
@@ -107,8 +109,12 @@ static void answer_lines(web_session *s)
     buffer_compact(s->in);
     s->scanned = i - answered;
 }
+/* lab:end frame */
 /* excerpt:end frame */
 
+/* state_of(s): FAILED wins; FINISHED only once the peer has ended its
+ * stream and every reply owed has been sent; OPEN otherwise. */
+/* lab:begin state "The session" */
 static web_session_state state_of(const web_session *s)
 {
     if (s->failed)
@@ -119,10 +125,12 @@ static web_session_state state_of(const web_session *s)
         return WEB_SESSION_FINISHED;
     return WEB_SESSION_OPEN;
 }
+/* lab:end state */
 
 /* excerpt:begin readable */
 web_session_state web_session_on_readable(web_session *s)
 {
+    /* lab:begin readable "The session" return WEB_SESSION_FAILED; */
     /* With `out` full, reading more would only pile up work: wait for
      * OP_WRITE to make room (interest ops say so already). */
     if (s->failed || s->input_ended || !has_room_for_reply(s))
@@ -139,12 +147,14 @@ web_session_state web_session_on_readable(web_session *s)
     if (buffer_remaining(s->in) == 0 && s->scanned == buffer_position(s->in))
         s->failed = true;
     return state_of(s);
+    /* lab:end readable */
 }
 /* excerpt:end readable */
 
 /* excerpt:begin writable */
 web_session_state web_session_on_writable(web_session *s)
 {
+    /* lab:begin write "The session" (void)REPLY; return WEB_SESSION_FAILED; */
     if (s->failed)
         return WEB_SESSION_FAILED;
     if (buffer_position(s->out) > 0) {
@@ -159,12 +169,14 @@ web_session_state web_session_on_writable(web_session *s)
     }
     answer_lines(s); /* lines held back while `out` was full */
     return state_of(s);
+    /* lab:end write */
 }
 /* excerpt:end writable */
 
 /* excerpt:begin interest */
 int web_session_interest_ops(const web_session *s)
 {
+    /* lab:begin interest "The idea" (void)has_room_for_reply; return 0; */
     if (state_of(s) != WEB_SESSION_OPEN)
         return 0;
     int ops = 0;
@@ -173,5 +185,6 @@ int web_session_interest_ops(const web_session *s)
     if (!s->input_ended && has_room_for_reply(s))
         ops |= OP_READ; /* room to answer one more line */
     return ops;
+    /* lab:end interest */
 }
 /* excerpt:end interest */

@@ -7,3 +7,4 @@ PROGRAMS := pool-server script-client
 UNITS    := test_thread_pool
 USES     := 04-web-server-client 03-selector 02-blocking-echo 01-buffer
 THREADED := yes
+LAB_CHECKS := lab_thread_pool

@@ -60,6 +60,7 @@ const char *thread_pool_status_name(thread_pool_status status)
     case THREAD_POOL_SHUT_DOWN: return "THREAD_POOL_SHUT_DOWN";
     case THREAD_POOL_BAD_ARGUMENT: return "THREAD_POOL_BAD_ARGUMENT";
     case THREAD_POOL_NO_MEMORY: return "THREAD_POOL_NO_MEMORY";
+    case THREAD_POOL_UNSUPPORTED: return "THREAD_POOL_UNSUPPORTED";
     }
     return "THREAD_POOL_UNKNOWN_STATUS";
 }
@@ -103,6 +104,7 @@ static thread_pool_task ring_pop(thread_pool *pool)
 /* excerpt:begin worker */
 static void *worker_main(void *arg)
 {
+    /* lab:begin worker "The pool's code" (void)ring_pop; return NULL; */
     thread_pool *pool = arg;
     pthread_mutex_lock(&pool->lock);
     for (;;) {
@@ -129,6 +131,7 @@ static void *worker_main(void *arg)
         pthread_cond_broadcast(&pool->pool_done);
     pthread_mutex_unlock(&pool->lock);
     return NULL;
+    /* lab:end worker */
 }
 /* excerpt:end worker */
 
@@ -254,6 +257,7 @@ thread_pool *thread_pool_create(size_t workers, size_t queue_capacity,
 thread_pool_status thread_pool_submit(thread_pool *pool, thread_pool_fn *run,
                                       void *arg)
 {
+    /* lab:begin submit "The pool's code" return THREAD_POOL_UNSUPPORTED; */
     if (pool == NULL || run == NULL)
         return THREAD_POOL_BAD_ARGUMENT;
     bool waited = false;
@@ -288,6 +292,7 @@ thread_pool_status thread_pool_submit(thread_pool *pool, thread_pool_fn *run,
     }
     pthread_mutex_unlock(&pool->lock);
     return status;
+    /* lab:end submit */
 }
 /* excerpt:end submit */
 
@@ -305,6 +310,7 @@ static void wake_all(thread_pool *pool)
 
 void thread_pool_shutdown(thread_pool *pool)
 {
+    /* lab:begin shutdown "The idea" (void)wake_all; (void)ring_push; */
     if (pool == NULL)
         return;
     pthread_mutex_lock(&pool->lock);
@@ -312,12 +318,14 @@ void thread_pool_shutdown(thread_pool *pool)
         pool->state = SHUTDOWN;
     wake_all(pool);
     pthread_mutex_unlock(&pool->lock);
+    /* lab:end shutdown */
 }
 
 /* excerpt:begin shutdown_now */
 size_t thread_pool_shutdown_now(thread_pool *pool, thread_pool_drop_fn *dropped,
                                 void *context)
 {
+    /* lab:begin shutdown_now "The pool's code" (void)ring_grow; return 0; */
     if (pool == NULL)
         return 0;
     pthread_mutex_lock(&pool->lock);
@@ -337,6 +345,7 @@ size_t thread_pool_shutdown_now(thread_pool *pool, thread_pool_drop_fn *dropped,
         dropped(ring[(head + i) % ring_size], context);
     free(ring);
     return count;
+    /* lab:end shutdown_now */
 }
 /* excerpt:end shutdown_now */
 
@@ -361,6 +370,7 @@ static bool terminated(const thread_pool *pool)
 
 bool thread_pool_await_termination(thread_pool *pool, long timeout_ms)
 {
+    /* lab:begin await "Java ↔ C" (void)deadline_after; return false; */
     if (pool == NULL)
         return false;
     struct timespec deadline = deadline_after(timeout_ms < 0 ? 0 : timeout_ms);
@@ -376,6 +386,7 @@ bool thread_pool_await_termination(thread_pool *pool, long timeout_ms)
     bool done = terminated(pool);
     pthread_mutex_unlock(&pool->lock);
     return done;
+    /* lab:end await */
 }
 
 thread_pool_status thread_pool_free(thread_pool *pool)

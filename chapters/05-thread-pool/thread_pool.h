@@ -44,7 +44,9 @@ typedef enum thread_pool_status {
     THREAD_POOL_REJECTED,     /* queue full under THREAD_POOL_REJECT */
     THREAD_POOL_SHUT_DOWN,    /* the pool no longer accepts tasks */
     THREAD_POOL_BAD_ARGUMENT, /* NULL pool or function, or misuse */
-    THREAD_POOL_NO_MEMORY     /* the queue could not grow to its bound */
+    THREAD_POOL_NO_MEMORY,    /* the queue could not grow to its bound */
+    THREAD_POOL_UNSUPPORTED   /* never returned here; a lab's submit that is
+                                 not written yet says it */
 } thread_pool_status;
 
 /* What submit does when the queue is full. Java's other policies map onto
