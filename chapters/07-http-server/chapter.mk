@@ -14,3 +14,4 @@ UNITS    := test_http_parser test_http_response test_static_path \
 USES     := 06-two-selectors 05-thread-pool 03-selector 02-blocking-echo \
             01-buffer
 THREADED := yes
+LAB_CHECKS := lab_http
