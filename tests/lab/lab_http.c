@@ -150,8 +150,8 @@ static void expect_done(parsed *p, const char *text)
 {
     lab_did("parsed \"%s\" whole", shown(text, strlen(text)));
     parse(p, text);
-    LAB_EXPECT(p->status == HTTP_PARSE_DONE, "DONE: the head is complete",
-               "%s", outcome(p));
+    LAB_EXPECT(p->status == HTTP_PARSE_DONE, "DONE: the head is complete", "%s",
+               outcome(p));
 }
 
 static void stage_request_line(void)
@@ -176,8 +176,8 @@ static void stage_request_line(void)
                p.request.head_length);
 
     expect_done(&p, "PATCH /x HTTP/1.0\r\n\r\n");
-    LAB_EXPECT(p.request.method == HTTP_PATCH, "method HTTP_PATCH",
-               "method %d", (int)p.request.method);
+    LAB_EXPECT(p.request.method == HTTP_PATCH, "method HTTP_PATCH", "method %d",
+               (int)p.request.method);
     expect_done(&p, "get / HTTP/1.0\r\n\r\n");
     LAB_EXPECT(p.request.method == HTTP_METHOD_OTHER &&
                    str_is(p.request.method_name, "get"),
@@ -207,6 +207,7 @@ static void stage_request_line(void)
     expect_refused("\nGET / HTTP/1.0\r\n\r\n", 400, "a bare LF before it");
     expect_refused("\rGET / HTTP/1.0\r\n\r\n", 400, "a bare CR before it");
     expect_refused(" GET / HTTP/1.0\r\n\r\n", 400, "an empty method");
+    expect_refused(" / HTTP/1.0\r\n\r\n", 400, "an empty method");
     expect_refused("GE(T / HTTP/1.0\r\n\r\n", 400, "'(' is not a token byte");
     expect_refused("GET  / HTTP/1.0\r\n\r\n", 400, "two spaces");
     expect_refused("GET / HTTP/1.0\n\r\n", 400, "the line ends in a bare LF");
@@ -234,9 +235,8 @@ static void stage_fields(void)
                        "X-Bytes: a\tb\x80\xff\r\n"
                        "\r\n";
     expect_done(&p, head);
-    LAB_EXPECT(p.request.header_count == 4,
-               "4 fields, in the order they came", "%zu fields",
-               p.request.header_count);
+    LAB_EXPECT(p.request.header_count == 4, "4 fields, in the order they came",
+               "%zu fields", p.request.header_count);
     LAB_EXPECT(str_is(p.request.headers[0].name, "Accept") &&
                    str_is(p.request.headers[0].value, "*/*"),
                "field 1: name \"Accept\", value \"*/*\"", "name %s, value %s",
@@ -270,11 +270,13 @@ static void stage_fields(void)
     expect_done(&p, longer);
     LAB_EXPECT(p.request.header_count == 1 &&
                    str_is(p.request.headers[0].value, value),
-               "one field whose value is the 200 letters sent", "%zu fields, "
+               "one field whose value is the 200 letters sent",
+               "%zu fields, "
                "value of %zu bytes",
                p.request.header_count,
                p.request.header_count ? p.request.headers[0].value.length : 0);
-    static const char bad_bytes[] = {'\0', '\x01', '\x0b', '\x1f', '\x7f', '\n'};
+    static const char bad_bytes[] = {'\0',   '\x01', '\x0b',
+                                     '\x1f', '\x7f', '\n'};
     for (size_t k = 0; k < sizeof bad_bytes; k++) {
         for (size_t at = 0; at < 12; at += 5) {
             char text[512];
@@ -285,8 +287,7 @@ static void stage_fields(void)
             lab_did("parsed a head whose 200-byte value holds the byte 0x%02x "
                     "at offset %zu",
                     (unsigned char)bad_bytes[k], 20 + at);
-            parse_with(&p, text, n + 4,
-                       &(http_limits)HTTP_LIMITS_DEFAULT);
+            parse_with(&p, text, n + 4, &(http_limits)HTTP_LIMITS_DEFAULT);
             LAB_EXPECT(p.status == HTTP_PARSE_ERROR && p.error == 400,
                        "ERROR 400: no control byte but HTAB (and no DEL, no "
                        "bare LF) in a value",
@@ -298,8 +299,8 @@ static void stage_fields(void)
     LAB_EXPECT(p.status == HTTP_PARSE_DONE && p.request.header_count == 4 &&
                    str_is(p.request.headers[1].value, "two words") &&
                    str_is(p.request.headers[3].name, "X-Bytes"),
-               "fed one byte at a time: the same 4 fields",
-               "%s, %zu fields", outcome(&p), p.request.header_count);
+               "fed one byte at a time: the same 4 fields", "%s, %zu fields",
+               outcome(&p), p.request.header_count);
 
     expect_refused("GET / HTTP/1.0\r\nHost : a\r\n\r\n", 400,
                    "whitespace before the colon");
@@ -322,17 +323,17 @@ static void stage_framing(void)
     parsed p;
     expect_done(&p, "POST /f HTTP/1.1\r\nHost: example.com\r\n"
                     "Content-Length: 5\r\n\r\nhello");
-    LAB_EXPECT(p.request.body_kind == HTTP_BODY_LENGTH &&
-                   p.request.content_length == 5 &&
-                   str_is(p.request.host, "example.com") &&
-                   p.request.keep_alive,
-               "a body of Content-Length 5, host \"example.com\", keep_alive "
-               "(the default of HTTP/1.1)",
-               "body_kind %d, content_length %llu, host %s, keep_alive %d",
-               (int)p.request.body_kind,
-               (unsigned long long)p.request.content_length,
-               str(p.request.host), p.request.keep_alive);
-    expect_done(&p, "POST /f HTTP/1.1\r\nHost: a\r\nContent-Length: 010\r\n\r\n");
+    LAB_EXPECT(
+        p.request.body_kind == HTTP_BODY_LENGTH &&
+            p.request.content_length == 5 &&
+            str_is(p.request.host, "example.com") && p.request.keep_alive,
+        "a body of Content-Length 5, host \"example.com\", keep_alive "
+        "(the default of HTTP/1.1)",
+        "body_kind %d, content_length %llu, host %s, keep_alive %d",
+        (int)p.request.body_kind, (unsigned long long)p.request.content_length,
+        str(p.request.host), p.request.keep_alive);
+    expect_done(&p,
+                "POST /f HTTP/1.1\r\nHost: a\r\nContent-Length: 010\r\n\r\n");
     LAB_EXPECT(p.request.content_length == 10,
                "Content-Length \"010\" is ten: decimal, a leading 0 is not "
                "octal",
@@ -343,7 +344,8 @@ static void stage_framing(void)
                (int)p.request.body_kind);
     expect_done(&p, "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
     LAB_EXPECT(p.request.body_kind == HTTP_BODY_NONE && p.request.keep_alive,
-               "no framing field: no body; keep_alive", "body_kind %d, "
+               "no framing field: no body; keep_alive",
+               "body_kind %d, "
                "keep_alive %d",
                (int)p.request.body_kind, p.request.keep_alive);
     expect_done(&p, "POST /f HTTP/1.1\r\nHost: a\r\n"
@@ -374,16 +376,23 @@ static void stage_framing(void)
                    "two Host fields");
     expect_refused("GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400,
                    "a Host with a space in it");
-    static const char *const lengths[] = {
-        "-1", "+1", "4 2", "1,1", "0x5", "", "5a", "18446744073709551616",
-        "99999999999999999999999"};
+    static const char *const lengths[] = {"-1",
+                                          "+1",
+                                          "4 2",
+                                          "1,1",
+                                          "0x5",
+                                          "",
+                                          "5a",
+                                          "18446744073709551616",
+                                          "99999999999999999999999"};
     for (size_t i = 0; i < sizeof lengths / sizeof lengths[0]; i++) {
         char text[160];
         snprintf(text, sizeof text,
                  "POST /f HTTP/1.1\r\nHost: a\r\nContent-Length: %s\r\n\r\n",
                  lengths[i]);
-        expect_refused(text, 400, "Content-Length must be digits only, and "
-                                  "fit in 64 bits");
+        expect_refused(text, 400,
+                       "Content-Length must be digits only, and "
+                       "fit in 64 bits");
     }
     expect_refused("POST /f HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n"
                    "Content-Length: 3\r\n\r\n",
@@ -410,7 +419,8 @@ static void stage_framing(void)
 
     http_limits small = HTTP_LIMITS_DEFAULT;
     small.max_body = 100;
-    const char *big = "POST /f HTTP/1.1\r\nHost: a\r\nContent-Length: 101\r\n\r\n";
+    const char *big =
+        "POST /f HTTP/1.1\r\nHost: a\r\nContent-Length: 101\r\n\r\n";
     lab_did("parsed a head announcing 101 bytes of body, with max_body 100");
     parse_with(&p, big, strlen(big), &small);
     LAB_EXPECT(p.status == HTTP_PARSE_ERROR && p.error == 413,
@@ -455,9 +465,9 @@ static void decode(decoded *d, const char *text, size_t step, size_t room,
         size_t used = 0, made = 0;
         uint8_t out[256];
         size_t cap = room < sizeof out ? room : sizeof out;
-        d->status = http_chunked_decode(
-            &dec, (const uint8_t *)text + d->consumed, fed - d->consumed, out,
-            cap, &used, &made);
+        d->status =
+            http_chunked_decode(&dec, (const uint8_t *)text + d->consumed,
+                                fed - d->consumed, out, cap, &used, &made);
         LAB_EXPECT(used <= fed - d->consumed && made <= cap,
                    "consumed within the input given, produced within the room "
                    "given",
@@ -480,12 +490,15 @@ static void expect_decoded(const char *text, size_t step, size_t room,
     decoded d;
     lab_did("decoded \"%s\" fed %s, into %zu bytes of room at a time",
             shown(text, strlen(text)),
-            step == 0 ? "whole" : step == 1 ? "one byte at a time" : "in pieces",
+            step == 0   ? "whole"
+            : step == 1 ? "one byte at a time"
+                        : "in pieces",
             room);
     decode(&d, text, step, room, 1000);
     LAB_EXPECT(d.status == HTTP_CHUNKED_DONE, "DONE after the last chunk", "%s",
                chunked_status_name(d.status));
-    LAB_EXPECT(d.produced == strlen(data) && memcmp(d.data, data, d.produced) == 0,
+    LAB_EXPECT(d.produced == strlen(data) &&
+                   memcmp(d.data, data, d.produced) == 0,
                "the data without the framing", "%zu bytes: \"%s\"", d.produced,
                shown((const char *)d.data, d.produced));
     LAB_EXPECT(d.consumed == consumed,
@@ -517,8 +530,8 @@ static void stage_chunked(void)
     expect_decoded(two, 1, 256, "hello world", upto);
     expect_decoded(two, 0, 3, "hello world", upto);
     expect_decoded(two, 1, 1, "hello world", upto);
-    expect_decoded("a\r\n0123456789\r\nB\r\nabcdefghijk\r\n0\r\nX-T: 1\r\n",
-                   0, 256, "0123456789abcdefghijk", 34);
+    expect_decoded("a\r\n0123456789\r\nB\r\nabcdefghijk\r\n0\r\nX-T: 1\r\n", 0,
+                   256, "0123456789abcdefghijk", 34);
     expect_decoded("0\r\n", 0, 256, "", 3);
 
     /* Decoded in place: the data only ever moves towards the front. */
@@ -529,8 +542,8 @@ static void stage_chunked(void)
     lab_did("decoded \"%s\" in place (out == in)",
             shown(in_place, strlen(in_place)));
     http_chunked_status st = http_chunked_decode(
-        &dec, (const uint8_t *)in_place, strlen(in_place),
-        (uint8_t *)in_place, strlen(in_place), &used, &made);
+        &dec, (const uint8_t *)in_place, strlen(in_place), (uint8_t *)in_place,
+        strlen(in_place), &used, &made);
     LAB_EXPECT(st == HTTP_CHUNKED_DONE && made == 7 &&
                    memcmp(in_place, "abcdefg", 7) == 0,
                "DONE, and the 7 bytes \"abcdefg\" at the front",
@@ -547,6 +560,8 @@ static void stage_chunked(void)
                        "more data than the size said");
     expect_chunk_error("5\r\nhello\n0\r\n\r\n", 400,
                        "data followed by a bare LF");
+    expect_chunk_error("5\r\nhelloXY3\r\nabc\r\n0\r\n\r\n", 400,
+                       "two bytes after the data that are not CRLF");
     expect_chunk_error("10000000000000000\r\n", 400,
                        "a size of 17 hex digits: it overflows 64 bits");
     decoded d;
@@ -730,12 +745,13 @@ static void stage_response(void)
         s = finish(r, false, 1, true);
         char line[32];
         snprintf(line, sizeof line, "HTTP/1.1 %d ", bodiless[i]);
-        LAB_EXPECT(starts_with(s, line) && count_of(s, "Content-Length") == 0 &&
-                       count_of(s, "Transfer-Encoding") == 0 &&
-                       ends_with(s, "\r\n\r\n"),
-               "its status line, no Content-Length, no Transfer-Encoding, no "
-               "body: 204 and 304 never carry one",
-               "%s", shown(s, strlen(s)));
+        LAB_EXPECT(
+            starts_with(s, line) && count_of(s, "Content-Length") == 0 &&
+                count_of(s, "Transfer-Encoding") == 0 &&
+                ends_with(s, "\r\n\r\n"),
+            "its status line, no Content-Length, no Transfer-Encoding, no "
+            "body: 204 and 304 never carry one",
+            "%s", shown(s, strlen(s)));
         http_response_free(r);
     }
 
@@ -824,8 +840,8 @@ static void stage_static_path(void)
 
     char small[8];
     lab_did("static_path_normalize(\"/abcdefghij\") into 8 bytes");
-    static_path_status s = static_path_normalize("/abcdefghij", 11, 0, small,
-                                                 sizeof small, NULL);
+    static_path_status s =
+        static_path_normalize("/abcdefghij", 11, 0, small, sizeof small, NULL);
     LAB_EXPECT(s == STATIC_PATH_TOO_LONG,
                "STATIC_PATH_TOO_LONG, and nothing written past the 8 bytes",
                "%s", path_name(s));
