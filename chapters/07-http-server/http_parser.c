@@ -107,7 +107,7 @@ static size_t skip_class(const unsigned char *b, size_t i, size_t end, int cls)
     /* lab:end skip_class */
 }
 
-/* lab:begin value_words "The parser" */
+/* lab:begin value_words "The tuned scans" */
 /* Eight bytes as a number whose lowest byte is b[0], whatever the
  * machine's byte order (compilers turn this into one load). */
 static uint64_t load_le64(const unsigned char *b)
