@@ -56,16 +56,21 @@ stub() {
     src=$1
     dir=$(dirname "$src")
     cat "$dir"/*.md >/dev/null 2>&1 || die "$dir has no lesson"
-    # Headings of the lesson(s), "## 5. The code of flip" -> "5. The code of flip".
-    grep -h '^##' "$dir"/*.md | sed 's/^#* *//' >"$tmp/headings"
-    lesson=chapters/$(basename "$dir")/README.md
-    awk -v file="$src" -v headings="$tmp/headings" -v lesson="$lesson" '
+    # Headings of the lesson(s) with the page each is on,
+    # "## 5. The code of flip" in README.md -> "README.md:5. The code of flip".
+    (cd "$dir" && grep -H '^##' ./*.md) | sed 's|^\./||; s/:#* */:/' >"$tmp/headings"
+    lessons=chapters/$(basename "$dir")
+    awk -v file="$src" -v headings="$tmp/headings" -v lessons="$lessons" '
         function fail(msg) { printf "lab: %s:%d: %s\n", file, NR, msg > "/dev/stderr"; bad = 1; exit 2 }
-        function heading(prefix,   h, found, t) {
+        # The heading that starts with prefix; sets lesson to its page.
+        function heading(prefix,   h, found, t, page) {
             found = ""
             while ((getline h < headings) > 0) {
+                page = h; sub(/:.*/, "", page); h = substr(h, length(page) + 2)
                 t = h; sub(/^[0-9]+\.[0-9.]* */, "", t)
-                if (index(t, prefix) == 1 || index(h, prefix) == 1) { found = h; break }
+                if (index(t, prefix) == 1 || index(h, prefix) == 1) {
+                    found = h; lesson = lessons "/" page; break
+                }
             }
             close(headings)
             return found

@@ -1,7 +1,7 @@
 # Chapter 7: the HTTP/1.1 server. The parser (and its chunked decoder)
 # stands alone; the response, the route table and the server ride on the
 # Buffer, the Channel, the Selector, chapter 6's boss/worker event loops and
-# chapter 5's thread pool. Part 2 serves files: the path normaliser, the
+# chapter 5's thread pool. Part 3 serves files: the path normaliser, the
 # safe walk from the root with its conditionals and ranges, HTTP dates, and
 # the servlet that strings them together. http-probe sends exact bytes for
 # the tests and the demo; http-parser-bench gives the parser's figures
@@ -14,3 +14,4 @@ UNITS    := test_http_parser test_http_response test_static_path \
 USES     := 06-two-selectors 05-thread-pool 03-selector 02-blocking-echo \
             01-buffer
 THREADED := yes
+LAB_CHECKS := lab_http

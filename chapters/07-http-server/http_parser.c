@@ -58,6 +58,7 @@ static bool is_ows(unsigned char c)
     return c == ' ' || c == '\t';
 }
 
+/* lab:begin hex_value "The chunked body" */
 static int hex_value(unsigned char c)
 {
     if (c >= '0' && c <= '9')
@@ -66,6 +67,7 @@ static int hex_value(unsigned char c)
         return c - 'a' + 10;
     return c - 'A' + 10;
 }
+/* lab:end hex_value */
 
 static unsigned char lower(unsigned char c)
 {
@@ -79,6 +81,7 @@ static unsigned char lower(unsigned char c)
  * waits for all of them and then has to find the one that failed. */
 static size_t skip_class(const unsigned char *b, size_t i, size_t end, int cls)
 {
+    /* lab:begin skip_class "The parser" return i; */
     while (end - i >= 8) {
         if (!is_class(b[i], cls))
             return i;
@@ -101,8 +104,10 @@ static size_t skip_class(const unsigned char *b, size_t i, size_t end, int cls)
     while (i < end && is_class(b[i], cls))
         i++;
     return i;
+    /* lab:end skip_class */
 }
 
+/* lab:begin value_words "The tuned scans" */
 /* Eight bytes as a number whose lowest byte is b[0], whatever the
  * machine's byte order (compilers turn this into one load). */
 static uint64_t load_le64(const unsigned char *b)
@@ -129,6 +134,7 @@ static size_t lowest_flagged_byte(uint64_t flagged)
     return (size_t)(((before & ones) * ones) >> 56);
 #endif
 }
+/* lab:end value_words */
 
 /* Skips field-value bytes from b[i] up to `end`, eight at a time. A word
  * is let through when none of its bytes is a control byte (below 0x20:
@@ -140,6 +146,7 @@ static size_t lowest_flagged_byte(uint64_t flagged)
  * and looks at it alone: HTAB goes on, anything else stops the scan. */
 static size_t skip_value_bytes(const unsigned char *b, size_t i, size_t end)
 {
+    /* lab:begin skip_value_bytes "The parser" return i; */
     const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
     while (end - i >= 8) {
         uint64_t x = load_le64(b + i);
@@ -157,6 +164,7 @@ static size_t skip_value_bytes(const unsigned char *b, size_t i, size_t end)
     while (i < end && is_class(b[i], C_VALUE))
         i++;
     return i;
+    /* lab:end skip_value_bytes */
 }
 
 /* --- strings, methods, lookup ------------------------------------------ */
@@ -217,6 +225,7 @@ const char *http_method_name(http_method method)
     return method_names[method];
 }
 
+/* lab:begin method_from "The parser" */
 /* Methods are case-sensitive (RFC 9110 §9.1): "get" is another method. */
 static http_method method_from(http_string name)
 {
@@ -225,6 +234,7 @@ static http_method method_from(http_string name)
             return (http_method)m;
     return HTTP_METHOD_OTHER;
 }
+/* lab:end method_from */
 
 const http_header *http_request_header(const http_request *request,
                                        const char *name)
@@ -429,6 +439,7 @@ static http_parse_status fail(http_parser *p, int status, const char *reason)
     return HTTP_PARSE_ERROR;
 }
 
+/* lab:begin field_lists "Why strict parsing" */
 /* A comma-separated list (RFC 9110 §5.6.1): calls `each` on every element
  * with the whitespace around it removed; empty elements are skipped. */
 static const char *each_element(http_parser *p, http_string v,
@@ -480,8 +491,10 @@ static const char *connection_option(http_parser *p, http_string option)
         p->flags |= F_KEEP_ALIVE;
     return NULL;
 }
+/* lab:end field_lists */
 
 /* excerpt:begin content-length */
+/* lab:begin content_length "Why strict parsing" */
 /* Content-Length = 1*DIGIT (RFC 9110 §8.6): no sign, no spaces, no "0x",
  * no list; each digit is checked against overflow before it is added. */
 static bool parse_content_length(http_string v, uint64_t *out)
@@ -498,6 +511,7 @@ static bool parse_content_length(http_string v, uint64_t *out)
     *out = n;
     return true;
 }
+/* lab:end content_length */
 /* excerpt:end content-length */
 
 /* One complete field line: store it, and act on the fields that frame the
@@ -513,6 +527,7 @@ static http_parse_status field_done(http_parser *p, const char *data,
     if (p->trailers)
         return HTTP_PARSE_MORE; /* a trailer frames nothing */
 
+    /* lab:begin framing "Why strict parsing" */
     http_request *r = &p->request;
     switch (name.length) {
     case 4:
@@ -564,12 +579,14 @@ static http_parse_status field_done(http_parser *p, const char *data,
         break;
     default: break;
     }
+    /* lab:end framing */
     return HTTP_PARSE_MORE;
 }
 
 /* The empty line has arrived: what the head as a whole must satisfy. */
 static http_parse_status head_done(http_parser *p)
 {
+    /* lab:begin head_done "Why strict parsing" return HTTP_PARSE_DONE; */
     http_request *r = &p->request;
     if (r->minor_version == 1 && !(p->flags & F_HOST))
         return fail(p, 400, "HTTP/1.1 request without Host");
@@ -590,6 +607,7 @@ static http_parse_status head_done(http_parser *p)
     r->expect_continue =
         (p->flags & F_EXPECT) && r->body_kind != HTTP_BODY_NONE;
     return HTTP_PARSE_DONE;
+    /* lab:end head_done */
 }
 
 /* The engine behind both entry points. `length` may only grow between
@@ -630,6 +648,7 @@ static http_parse_status run(http_parser *p, const char *data, size_t length)
         end = length < limit ? length : limit;
         switch (p->state) {
         case S_START:
+            /* lab:begin method "The parser" return fail(p, 501, "TODO"); */
             NEED(i, i);
             if (b[i] == '\r') {
                 NEED(i + 1, i);
@@ -653,6 +672,7 @@ static http_parse_status run(http_parser *p, const char *data, size_t length)
             p->mark = ++i;
             p->state = S_TARGET;
             /* fall through */
+            /* lab:end method */
         case S_TARGET:
             for (;;) {
                 i = skip_class(b, i, end, C_TARGET);
@@ -685,6 +705,7 @@ static http_parse_status run(http_parser *p, const char *data, size_t length)
              * is checked as soon as it is here, the whole once all are.
              * The two versions served, all ten bytes here, are the usual
              * case and need only two comparisons. */
+            /* lab:begin version "The parser" return fail(p, 501, "TODO"); */
             static const char shape[] = "HTTP/#.#\r\n";
             if (end - i < 10 || (memcmp(b + i, "HTTP/1.1\r\n", 10) != 0 &&
                                  memcmp(b + i, "HTTP/1.0\r\n", 10) != 0)) {
@@ -703,6 +724,7 @@ static http_parse_status run(http_parser *p, const char *data, size_t length)
             i += 10;
             p->state = S_FIELD_START;
             break;
+            /* lab:end version */
         }
         case S_FIELD_START:
             NEED(i, i);
@@ -733,6 +755,7 @@ static http_parse_status run(http_parser *p, const char *data, size_t length)
                             : b[i] == '\n' ? "bare LF in the header section"
                                            : "invalid field name");
             }
+            /* lab:begin fields "The parser" return fail(p, 501, "TODO"); */
             p->name_start = i++;
             p->state = S_NAME;
             /* fall through */
@@ -755,6 +778,7 @@ static http_parse_status run(http_parser *p, const char *data, size_t length)
             p->value_start = i;
             p->state = S_VALUE;
             /* fall through */
+            /* lab:end fields */
         case S_VALUE: {
             /* excerpt:begin field-value */
             i = skip_value_bytes(b, i, end);
@@ -859,6 +883,7 @@ http_chunked_status http_chunked_decode(http_chunked_decoder *d,
                                         uint8_t *out, size_t out_capacity,
                                         size_t *consumed, size_t *produced)
 {
+    /* lab:begin chunked "The chunked" return chunked_fail(d, 501, "TODO"); */
     size_t i = 0, o = 0;
     http_chunked_status result = HTTP_CHUNKED_MORE;
     *consumed = 0;
@@ -971,4 +996,5 @@ stop:
     *produced = o;
     return result;
 #undef FAIL
+    /* lab:end chunked */
 }

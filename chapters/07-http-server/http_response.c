@@ -171,10 +171,12 @@ static bool put(buffer *b, const char *text, size_t length)
     return buffer_put_bytes(b, text, length) == BUFFER_OK;
 }
 
+/* lab:begin put_text "The response" */
 static bool put_text(buffer *b, const char *text)
 {
     return put(b, text, strlen(text));
 }
+/* lab:end put_text */
 
 size_t http_format_uint(char *out, uint64_t value, unsigned base)
 {
@@ -189,11 +191,13 @@ size_t http_format_uint(char *out, uint64_t value, unsigned base)
     return n;
 }
 
+/* lab:begin put_uint "The response" */
 static bool put_uint(buffer *b, uint64_t value, unsigned base)
 {
     char digits[HTTP_UINT_DIGITS];
     return put(b, digits, http_format_uint(digits, value, base));
 }
+/* lab:end put_uint */
 
 /* excerpt:begin add-header */
 bool http_response_add_header(http_response *r, const char *name,
@@ -316,6 +320,7 @@ bool http_response_set_body_ref(http_response *r, const void *data,
 /* excerpt:begin finish */
 bool http_response_finish(http_response *r, const http_finish *how)
 {
+    /* lab:begin finish "The response" return false; */
     if (r->failed) {
         /* The handler could not build its answer: say so, plainly. */
         http_response_reset(r);
@@ -375,6 +380,7 @@ bool http_response_finish(http_response *r, const http_finish *how)
     if (!send_body)
         r->body_length = 0;
     return ok;
+    /* lab:end finish */
 }
 /* excerpt:end finish */
 

@@ -809,6 +809,7 @@ static bool read_body(connection *c)
     return false;
 }
 
+/* lab:begin client_done "Connections" */
 /* The client said this request was its last ("Connection: close", or
  * HTTP/1.0 without keep-alive), all of it was read, and nothing after it
  * has come: no byte of its can arrive unread to make our close a reset
@@ -822,11 +823,13 @@ static bool client_done(const connection *c)
     return ctx->head_done && !r->keep_alive && !ctx->refused && !body_skipped &&
            ctx->discard == 0 && buffer_position(ctx->in) == ctx->cursor;
 }
+/* lab:end client_done */
 
 /* The response is out: on to the next request, or to closing. False
  * when the connection is closed (and freed). */
 static bool finish_request(connection *c)
 {
+    /* lab:begin finish_request "Connections" conn_close(c); return false; */
     context *ctx = c->ctx;
     worker *w = c->w;
     if (!ctx->keep_alive || w->draining) {
@@ -853,6 +856,7 @@ static bool finish_request(connection *c)
         c->phase = P_WAIT;
     }
     return true;
+    /* lab:end finish_request */
 }
 
 /* Moves the connection on as far as the bytes at hand allow, then says

@@ -33,6 +33,7 @@ int static_path_http_status(static_path_status status)
     return 500;
 }
 
+/* lab:begin hex_value "Decoding" */
 static int hex_value(unsigned char c)
 {
     if (c >= '0' && c <= '9')
@@ -43,6 +44,7 @@ static int hex_value(unsigned char c)
         return c - 'A' + 10;
     return -1;
 }
+/* lab:end hex_value */
 
 /* Bytes that never belong in a served name, however they arrived. */
 static bool is_refused_byte(unsigned char c)
@@ -96,10 +98,12 @@ static bool is_valid_utf8(const unsigned char *s, size_t length)
     return true;
 }
 
+/* lab:begin is_well_known "Decoding" */
 static bool is_well_known(const char *segment, size_t length)
 {
     return length == 11 && memcmp(segment, ".well-known", 11) == 0;
 }
+/* lab:end is_well_known */
 
 bool static_path_name_is_servable(const char *name, size_t length,
                                   unsigned flags)
@@ -122,6 +126,7 @@ static_path_status static_path_normalize(const char *target, size_t length,
                                          unsigned flags, char *out,
                                          size_t out_size, size_t *out_length)
 {
+    /* lab:begin normalize "Decoding" return STATIC_PATH_BAD_REQUEST; */
     const char *query = memchr(target, '?', length);
     size_t end = query != NULL ? (size_t)(query - target) : length;
     if (end == 0 || target[0] != '/')
@@ -186,6 +191,7 @@ static_path_status static_path_normalize(const char *target, size_t length,
     if (out_length != NULL)
         *out_length = o;
     return STATIC_PATH_OK;
+    /* lab:end normalize */
 }
 /* excerpt:end normalize */
 
