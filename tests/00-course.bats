@@ -110,6 +110,48 @@ MD
     done
 }
 
+# deck_style_problems SLIDES_DIR: prints what breaks the decks' one look,
+# nothing when every deck names the course theme, has one "# " title (its
+# first slide's) and titles every other slide "## " (code blocks aside).
+deck_style_problems() {
+    local dir=$1 deck
+    [ -f "$dir/theme/nio-c.css" ] && grep -q '@theme nio-c' "$dir/theme/nio-c.css" ||
+        printf ' no course theme in %s/theme;' "$dir"
+    for deck in "$dir"/[0-9][0-9]-*.md; do
+        [ -f "$deck" ] || continue
+        sed -n '2,/^---/p' "$deck" | grep -qx 'theme: nio-c' ||
+            printf " %s: no 'theme: nio-c';" "$(basename "$deck")"
+        awk -v d="$(basename "$deck")" '
+            /^[ \t]*```/ { fence = !fence; next }
+            fence { next }
+            /^---[ \t]*$/ { slide++; titled = 0; next }
+            /^# / { h1++; if (slide != 2) printf " %s slide %d: # title;", d, slide - 1; next }
+            /^## / { titled = 1; next }
+            /^###+ / && slide > 2 && !titled { printf " %s slide %d: not ##;", d, slide - 1 }
+            END { if (h1 != 1) printf " %s: %d # titles;", d, h1 }' "$deck"
+    done
+}
+
+@test "every deck uses the course theme and one title level" {
+    local problems
+    problems=$(deck_style_problems "$NIO_ROOT/slides")
+    [ -z "$problems" ] || { echo "$problems"; return 1; }
+}
+
+@test "the deck style check catches another theme and a second # title" {
+    local dir="$BATS_TEST_TMPDIR/slides" problems
+    mkdir -p "$dir/theme"
+    cp "$NIO_ROOT/slides/theme/nio-c.css" "$dir/theme/"
+    printf -- '---\nmarp: true\ntheme: default\n---\n\n# T\n\n---\n\n# Two\n\n---\n\n### Three\n' \
+        >"$dir/01-x.md"
+    problems=$(deck_style_problems "$dir")
+    [[ "$problems" == *"01-x.md: no 'theme: nio-c'"* ]]
+    [[ "$problems" == *"01-x.md slide 2: # title"* ]]
+    [[ "$problems" == *"01-x.md slide 3: not ##"* ]]
+    rm "$dir/theme/nio-c.css"
+    [[ "$(deck_style_problems "$dir")" == *"no course theme"* ]]
+}
+
 @test "make help lists the targets" {
     run make -s -C "$NIO_ROOT" help
     [ "$status" -eq 0 ]

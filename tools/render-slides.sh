@@ -46,14 +46,18 @@ status=0
 for deck in slides/[0-9][0-9]-*.md; do
     [ -f "$deck" ] || continue
     name=$(basename "$deck" .md)
-    if "$marp" --quiet --html $theme_set "$deck" \
-        -o "$out/$name.html" </dev/null &&
+    rm -f "$out/$name.html" "$out/check/$name.html"
+    # The deck goes last: --theme-set takes every word up to the next option.
+    if "$marp" --html $theme_set -o "$out/$name.html" "$deck" \
+        </dev/null 2>"$out/check/$name.log" &&
         [ -s "$out/$name.html" ] &&
-        "$marp" --quiet --html $theme_set --template bare \
-            "$deck" -o "$out/check/$name.html" </dev/null; then
+        "$marp" --html $theme_set --template bare \
+            -o "$out/check/$name.html" "$deck" </dev/null 2>>"$out/check/$name.log" &&
+        [ -s "$out/check/$name.html" ]; then
         echo "rendered $out/$name.html"
     else
-        echo "render-slides: $deck did not render" >&2
+        echo "render-slides: $deck did not render:" >&2
+        cat "$out/check/$name.log" >&2
         status=1
     fi
 done
