@@ -1138,6 +1138,70 @@ TABLE
     [ -f "$BATS_TEST_TMPDIR/mine/precious" ]
 }
 
+# md_count FILE WHAT: how many list items or tables a Markdown file has,
+# outside its code blocks: what a converter must turn into <li> and <table>.
+md_count() {
+    awk -v what="$2" '
+        /^[ \t]*```/ { fence = !fence; next }
+        fence { next }
+        what == "li" && /^ *([-*+]|[0-9]+[.)]) / { n++ }
+        what == "table" && /^[ \t]*\|[ \t]*:?-+/ { n++ }
+        END { print n + 0 }' "$1"
+}
+
+@test "the site's Markdown: paragraphs, lists, tables, code and emphasis" {
+    local md="$BATS_TEST_TMPDIR/t.md" page="$BATS_TEST_TMPDIR/t.html" name
+    cat >"$md" <<'MD'
+# A *title*
+
+Two lines of
+one paragraph, with `a < b`, **strong**, *emphasis* and [a link](x.md#y).
+
+- first
+- second, which
+  goes on
+  1. nested `x`
+  2. nested y
+- third
+
+| Java | C |
+|---|--:|
+| `flip()` | `buffer_flip` \| `a | b` |
+
+```c
+int *p = &x; /* **not bold** */
+```
+<!-- excerpt: some/file.c#name -->
+MD
+    awk -v title=T -v raw=t.md -f "$NIO_ROOT/chapters/07-http-server/site/markdown.awk" \
+        "$md" >"$page"
+    grep -qx '<h1 id="a-title">A <em>title</em></h1>' "$page"
+    grep -qx '<p>Two lines of' "$page"
+    grep -qx 'one paragraph, with <code>a &lt; b</code>, <strong>strong</strong>, <em>emphasis</em> and <a href="x.html#y">a link</a>.</p>' "$page"
+    [ "$(grep -c '^<ul>$' "$page")" -eq 1 ]
+    [ "$(grep -c '^<ol>$' "$page")" -eq 1 ]
+    [ "$(grep -c '^<li>$' "$page")" -eq 5 ]
+    [ "$(grep -c '^</li></ol>$' "$page")" -eq 1 ]
+    grep -qx 'nested <code>x</code>' "$page"
+    grep -qF '<tr><th>Java</th><th style="text-align: right">C</th></tr>' "$page"
+    grep -qF '<tr><td><code>flip()</code></td><td style="text-align: right"><code>buffer_flip</code> | <code>a | b</code></td></tr>' "$page"
+    grep -qF '<pre class="code"><code class="language-c">int *p = &amp;x; /* **not bold** */' "$page"
+    ! grep -q 'excerpt' "$page"
+    ! grep -q '^- \|^<p>- ' "$page"
+    # Every lesson: each list item and each table of the Markdown is one
+    # in the page, and no line is left as a literal "- " item.
+    sh "$SITE_SCRIPT" "$BATS_TEST_TMPDIR/site" >/dev/null
+    for md in "$NIO_ROOT"/chapters/[0-9][0-9]-*/README.md; do
+        name=$(basename "$(dirname "$md")")
+        page="$BATS_TEST_TMPDIR/site/chapters/$name/README.html"
+        [ "$(grep -c '^<li>$' "$page")" -eq "$(md_count "$md" li)" ] ||
+            { echo "$name: list items differ"; return 1; }
+        [ "$(grep -c '^<table>' "$page")" -eq "$(md_count "$md" table)" ] ||
+            { echo "$name: tables differ"; return 1; }
+        ! grep -q '^<p>- ' "$page"
+    done
+}
+
 @test "make run builds the site and serves it with httpd" {
     need_curl
     local out="$BATS_TEST_TMPDIR/run.out" err="$BATS_TEST_TMPDIR/run.err"
@@ -1174,7 +1238,7 @@ TABLE
 @test "the course site renders in headless Chromium and /echo round-trips" {
     sh "$BROWSER" find >/dev/null 2>&1 ||
         skip "Chromium is not installed (sudo apt-get install chromium)"
-    local site="$BATS_TEST_TMPDIR/site" nonce="echo-$RANDOM-$$" dir
+    local site="$BATS_TEST_TMPDIR/site" nonce="echo-$RANDOM-$$" dir lesson
     local -i chapters=0
     sh "$SITE_SCRIPT" "$site" >/dev/null
     start_server httpd --root "$site"
@@ -1183,6 +1247,17 @@ TABLE
     [[ "$output" == *'id="chapters"'* ]]
     for dir in "$NIO_ROOT"/chapters/[0-9][0-9]-*/; do chapters+=1; done
     [ "$(grep -o '<li value=' <<<"$output" | wc -l)" -eq "$chapters" ]
+    # A lesson, as the browser built it: its Java <-> C table is a table
+    # (a header cell, then a row of cells) and its lists are lists.
+    lesson=chapters/03-selector/README.html
+    run sh "$BROWSER" dom "$(url "/$lesson")"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *'<th>Java</th><th>C (<code>selector.h</code>)</th>'* ]]
+    [[ "$output" == *'<tr><td><code>Selector.open()</code></td><td><code>selector_open(SELECTOR_BACKEND_EPOLL)</code>'* ]]
+    [[ "$output" == *'<ul>'*'<li>'*'the <strong>key set</strong> (<code>keys()</code>)'*'</li>'* ]]
+    [ "$(grep -c '<li>' <<<"$output")" -eq \
+        "$(md_count "$NIO_ROOT/chapters/03-selector/README.md" li)" ]
+    [[ "$output" != *'<p>- '* ]]
     # The form posts to /echo and the browser shows what came back.
     run sh "$BROWSER" dom "$(url "/echo-check.html?$nonce")"
     [ "$status" -eq 0 ]
@@ -1190,6 +1265,8 @@ TABLE
     mkdir -p "$NIO_BUILD/screenshots"
     sh "$BROWSER" screenshot "$(url /)" "$NIO_BUILD/screenshots/07-course-site.png"
     [ -s "$NIO_BUILD/screenshots/07-course-site.png" ]
+    sh "$BROWSER" screenshot "$(url "/$lesson")" "$NIO_BUILD/screenshots/07-lesson-page.png"
+    [ -s "$NIO_BUILD/screenshots/07-lesson-page.png" ]
 }
 
 # --- conformance and transcript -----------------------------------------------------------
