@@ -205,6 +205,22 @@ H='Host: test\r\n'
     [ "${lines[1]}" = "closed" ]
 }
 
+@test "HTTP/1.2 is served as HTTP/1.1 (RFC 9110 2.5); HTTP/2.0 gets 505" {
+    start_server httpd
+    # Kept alive as 1.1 is, so both requests are answered on one connection.
+    probe --bodies 'GET /hello HTTP/1.2\r\n'"$H"'\r\nGET /hello HTTP/1.9\r\n'"$H"'Connection: close\r\n\r\n'
+    [ "${lines[0]}" = "200 OK" ]
+    [ "${lines[1]}" = "Hello, world!" ]
+    [ "${lines[2]}" = "200 OK" ]
+    [ "${lines[4]}" = "closed" ]
+    # ... and, like 1.1, without a Host it is a bad request.
+    probe 'GET /hello HTTP/1.2\r\n\r\n'
+    [ "${lines[0]}" = "400 Bad Request" ]
+    probe 'GET /hello HTTP/2.0\r\n'"$H"'\r\n'
+    [ "${lines[0]}" = "505 HTTP Version Not Supported" ]
+    [ "${lines[1]}" = "closed" ]
+}
+
 @test "the framework answers 404, 405 with Allow, 501, and OPTIONS" {
     need_curl
     start_server httpd
