@@ -8,7 +8,8 @@
 # the dates as unit tests; then httpd --root: GET and HEAD, conditionals,
 # ranges, directories, the traversal table, a 100 MB file with flat
 # memory, descriptors closed whatever happens; the course site, make run
-# and a real browser. Last, the conformance suite and the transcript.
+# and a real browser. Last, the course's conformance cases
+# (tests/http-cases/) and the transcript.
 
 load helpers
 bats_require_minimum_version 1.5.0
@@ -1287,24 +1288,44 @@ MD
 
 # --- conformance and transcript -----------------------------------------------------------
 
-@test "conformance: 86 raw requests from public suites, judged by run-http-cases" {
-    local runner="$NIO_ROOT/../shared/conformance/run-http-cases"
-    [ -x "$runner" ] || skip "no conformance suite at $runner"
-    command -v python3 >/dev/null || skip "python3 is not installed"
-    start_server httpd --access-log off
-    run "$runner" "$SERVER_HOST" "$SERVER_PORT"
-    [ "$status" -eq 0 ] || { echo "$output"; return 1; }
-    [ "${lines[-1]}" = "86 passed, 0 failed" ]
-    stop_server
-    [ "$SERVER_STATUS" -eq 0 ]
-    # And again serving files, as make run does: the file servlet answers
-    # every path no route has, so its "..", "%2e%2e" and "//" rules face
-    # the same cases.
+CASES="$NIO_ROOT/tests/http-cases"
+
+@test "conformance: the course's HTTP cases, with and without --root" {
+    local -i count
+    count=$(grep -c $'^[a-z0-9].*\t' "$CASES/cases.txt")
+    [ "$count" -ge 90 ]
+    # As make run serves: files from --root answer every path no route has.
     make_root
     start_server httpd --access-log off --root "$ROOT"
-    run "$runner" "$SERVER_HOST" "$SERVER_PORT"
+    run bash "$CASES/run-cases.bash" "$BIN/http-probe" "$SERVER_PORT" "$CASES/cases.txt"
     [ "$status" -eq 0 ] || { echo "$output"; return 1; }
-    [ "${lines[-1]}" = "86 passed, 0 failed" ]
+    [ "${lines[-1]}" = "$count passed, 0 failed" ]
+    stop_server
+    [ "$SERVER_STATUS" -eq 0 ]
+    # Routes only: a path that climbs is then simply not found.
+    start_server httpd --access-log off
+    run bash "$CASES/run-cases.bash" "$BIN/http-probe" "$SERVER_PORT" \
+        "$CASES/cases.txt" --skip root-
+    [ "$status" -eq 0 ] || { echo "$output"; return 1; }
+    [[ "${lines[-1]}" == *" passed, 0 failed" ]]
+}
+
+@test "conformance: the case runner fails a wrong answer, and says why" {
+    local cases="$BATS_TEST_TMPDIR/cases.txt"
+    printf '%s\t%s\t%s\n' \
+        served-but-expected-400 '400 close' 'GET /hello HTTP/1.1\r\nHost: a\r\n\r\n' \
+        refused-but-expected-ok 'ok 1' 'GET /hello HTTP/1.1\r\n\r\n' \
+        two-asked-one-sent 'ok 2' 'GET /hello HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n' \
+        right 'ok 1' 'GET /hello HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n' \
+        >"$cases"
+    start_server httpd --access-log off
+    run bash "$CASES/run-cases.bash" "$BIN/http-probe" "$SERVER_PORT" "$cases"
+    [ "$status" -eq 1 ]
+    [ "${lines[0]}" = "not ok served-but-expected-400: status 200, expected 400" ]
+    [ "${lines[1]}" = "not ok refused-but-expected-ok: a valid request was refused: 400" ]
+    [ "${lines[2]}" = "not ok two-asked-one-sent: 1 answers (200), expected 2" ]
+    [ "${lines[3]}" = "ok right: 200" ]
+    [ "${lines[-1]}" = "1 passed, 3 failed" ]
 }
 
 @test "make chapter-7's transcript matches tests/expected" {
