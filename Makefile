@@ -217,7 +217,7 @@ slides:
 
 C_SOURCES = $(wildcard common/*.[ch] chapters/*/*.[ch] tests/unit/*.[ch] bench/*.[ch])
 SHELL_SCRIPTS = .ci/run $(wildcard tools/*.sh chapters/*/*.sh chapters/*/*/*.sh \
-                  tests/*.bash bench/*.sh)
+                  tests/*.bash tests/*/*.bash bench/*.sh)
 
 lint:
 	@sh tools/lint.sh "$(C_SOURCES)" "$(SHELL_SCRIPTS)"
