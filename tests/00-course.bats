@@ -67,6 +67,39 @@ MD
     [[ "$output" == *"C code block with no excerpt marker"* ]]
 }
 
+@test "the excerpt checker reads docs/ and fails on unmarked Java there" {
+    make_fixture "$BATS_TEST_TMPDIR/j"
+    mkdir -p "$BATS_TEST_TMPDIR/j/docs"
+    # shellcheck disable=SC2016 # the backquotes are Markdown, not a command
+    printf '# a\n\n<!-- sketch -->\n```java\nint a;\n```\n\n```java\nint b;\n```\n' \
+        >"$BATS_TEST_TMPDIR/j/docs/page.md"
+    run sh "$NIO_ROOT/tools/check-excerpts.sh" "$BATS_TEST_TMPDIR/j"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"docs/page.md:8: Java code block not marked <!-- sketch -->"* ]]
+    [[ "$output" != *"docs/page.md:4"* ]]
+}
+
+@test "the article's page: named in the README, linked from every lesson" {
+    local page="$NIO_ROOT/docs/article.md" lesson
+    [ -f "$page" ]
+    grep -q 'gitee.com/panda_99/my-tomcat' "$page"
+    grep -q 'NIO 服务器' "$page"
+    grep -q 'gitee.com/panda_99/my-tomcat' "$NIO_ROOT/README.md"
+    grep -q '](docs/article.md)' "$NIO_ROOT/README.md"
+    # One section per program, each with a Java sketch of its own.
+    for program in 'WebServer and WebClient' 'ServerRunnable and SelectorHandler' \
+        'NIOServer' 'Netty pair'; do
+        grep -q "^## .*$program" "$page" || { echo "no section for $program"; return 1; }
+    done
+    [ "$(grep -c '^<!-- sketch -->$' "$page")" -ge 4 ]
+    for lesson in "$NIO_ROOT"/chapters/[0-9][0-9]-*/README.md; do
+        grep -q '](../../docs/article.md' "$lesson" ||
+            { echo "$lesson does not link the article's page"; return 1; }
+        # Line numbers of a text the reader has not got are no help.
+        ! grep -n -i "line numbers are the article\|(lines\? [0-9][0-9]*[–-]*[0-9]*)" "$lesson"
+    done
+}
+
 @test "a chapter includes only common/, itself and the chapters below it" {
     local bad=0 file dir n used m
     for file in "$NIO_ROOT"/chapters/*/*.[ch]; do

@@ -5,6 +5,8 @@
 #   index.html                 the chapters, the /echo form, a link to /stats
 #   chapters/NN-name/*.html    each lesson, as HTML a browser shows readably
 #   chapters/NN-name/*         the Markdown, C and shell sources, as they are
+#   docs/*.html                the pages of docs/ (the article the course
+#                              grew from), which the lessons link to
 #   slides/NN-name.html        a deck rendered by `make slides`, when it was
 #   slides/NN-name-text.html   otherwise the deck's Markdown, made readable
 #   echo-check.html            posts the /echo form by itself (for tests)
@@ -48,7 +50,7 @@ if [ -e "$out" ]; then
         exit 1
     fi
 fi
-mkdir -p "$out/chapters" "$out/slides"
+mkdir -p "$out/chapters" "$out/slides" "$out/docs"
 : >"$out/$marker"
 
 escape() {
@@ -151,6 +153,16 @@ for dir in "$root"/chapters/[0-9][0-9]-*/; do
 "
 done
 
+# --- the pages of docs/ ------------------------------------------------
+
+for file in "$root"/docs/*.md; do
+    [ -f "$file" ] || continue
+    base=$(basename "$file" .md)
+    heading=$(sed -n 's/^# //p' "$file" | sed -n 1p)
+    cp "$file" "$out/docs/$base.md"
+    markdown_page "$file" "$(escape "${heading:-$base}")" "$base.md" >"$out/docs/$base.html"
+done
+
 # --- the front page ----------------------------------------------------
 
 if ls "$out"/slides/*-text.html >/dev/null 2>&1; then
@@ -171,6 +183,9 @@ cat >"$out/index.html" <<HTML
 <p>Java NIO's ideas &mdash; buffers, channels, selectors, event loops, thread
 pools, boss and worker loops &mdash; rebuilt in C from POSIX sockets up, one
 chapter at a time, to the HTTP/1.1 server that is sending you this page.</p>
+
+<p>The course grew from a Java article on an NIO web server:
+<a href="docs/article.html">the article, in the course's words</a>.</p>
 
 <h2>Chapters</h2>
 <ol class="chapters" id="chapters">
