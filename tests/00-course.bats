@@ -96,7 +96,10 @@ MD
         grep -q '](../../docs/article.md' "$lesson" ||
             { echo "$lesson does not link the article's page"; return 1; }
         # Line numbers of a text the reader has not got are no help.
-        ! grep -n -i "line numbers are the article\|(lines\? [0-9][0-9]*[–-]*[0-9]*)" "$lesson"
+        if grep -n -i "line numbers are the article\|(lines\? [0-9][0-9]*[–-]*[0-9]*)" "$lesson"; then
+            echo "$lesson cites the article's line numbers"
+            return 1
+        fi
     done
 }
 

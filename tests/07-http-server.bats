@@ -1203,8 +1203,8 @@ MD
     grep -qF '<tr><th>Java</th><th style="text-align: right">C</th></tr>' "$page"
     grep -qF '<tr><td><code>flip()</code></td><td style="text-align: right"><code>buffer_flip</code> | <code>a | b</code></td></tr>' "$page"
     grep -qF '<pre class="code"><code class="language-c">int *p = &amp;x; /* **not bold** */' "$page"
-    ! grep -q 'excerpt' "$page"
-    ! grep -q '^- \|^<p>- ' "$page"
+    run grep -c 'excerpt\|^- \|^<p>- ' "$page"
+    [ "$output" = 0 ]
     # Every lesson: each list item and each table of the Markdown is one
     # in the page, and no line is left as a literal "- " item.
     sh "$SITE_SCRIPT" "$BATS_TEST_TMPDIR/site" >/dev/null
@@ -1215,7 +1215,7 @@ MD
             { echo "$name: list items differ"; return 1; }
         [ "$(grep -c '^<table>' "$page")" -eq "$(md_count "$md" table)" ] ||
             { echo "$name: tables differ"; return 1; }
-        ! grep -q '^<p>- ' "$page"
+        if grep -q '^<p>- ' "$page"; then echo "$name: a literal list"; return 1; fi
     done
 }
 

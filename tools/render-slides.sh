@@ -38,9 +38,6 @@ fi
 
 # The check renders each deck a second time with Marp's bare template:
 # every slide laid out at once, none hidden by the presenter's navigation.
-# The course theme, when the repository has one.
-theme_set=
-if [ -d slides/theme ]; then theme_set="--theme-set slides/theme"; fi
 mkdir -p "$out" "$out/check"
 status=0
 for deck in slides/[0-9][0-9]-*.md; do
@@ -48,10 +45,10 @@ for deck in slides/[0-9][0-9]-*.md; do
     name=$(basename "$deck" .md)
     rm -f "$out/$name.html" "$out/check/$name.html"
     # The deck goes last: --theme-set takes every word up to the next option.
-    if "$marp" --html $theme_set -o "$out/$name.html" "$deck" \
+    if "$marp" --html --theme-set slides/theme -o "$out/$name.html" "$deck" \
         </dev/null 2>"$out/check/$name.log" &&
         [ -s "$out/$name.html" ] &&
-        "$marp" --html $theme_set --template bare \
+        "$marp" --html --theme-set slides/theme --template bare \
             -o "$out/check/$name.html" "$deck" </dev/null 2>>"$out/check/$name.log" &&
         [ -s "$out/check/$name.html" ]; then
         echo "rendered $out/$name.html"
