@@ -234,7 +234,7 @@ help:
 	@echo "  make bench        the measured comparisons, as tables (and plots)"
 	@echo "  make stress       httpd under load and abuse: PASS/FAIL per check"
 	@echo "  make fuzz         each libFuzzer target for FUZZ_SECONDS (default 60)"
-	@echo "  make slides       render the decks to $(BUILD)/slides/*.html"
+	@echo "  make slides       render the decks to $(BUILD)/slides/*.html, check every slide fits"
 	@echo "  make lint         cppcheck, shellcheck and clang-format checks"
 	@echo "  make clean        remove $(BUILD)/"
 	@echo
