@@ -188,6 +188,65 @@ deck_style_problems() {
     [[ "$(deck_style_problems "$dir")" == *"no course theme"* ]]
 }
 
+# A recipe runs in a session of its own; whatever of it is left is
+# stopped, by PID, when the test ends.
+session_pids() {
+    ps -eo pid=,sid= | awk -v s="$1" '$2 == s { print $1 }'
+}
+
+teardown() {
+    if [ -n "${RECIPE_PID:-}" ]; then
+        # shellcheck disable=SC2046 # one PID per word
+        kill $(session_pids "$RECIPE_PID") 2>/dev/null || true
+        wait "$RECIPE_PID" 2>/dev/null || true
+        RECIPE_PID=
+    fi
+}
+
+@test "chapter 3's backpressure recipe works by hand and leaves no process behind" {
+    command -v nc >/dev/null && command -v timeout >/dev/null && command -v setsid >/dev/null ||
+        skip "needs nc (netcat-openbsd), timeout and setsid"
+    local lesson="$NIO_ROOT/chapters/03-selector/README.md"
+    local out="$BATS_TEST_TMPDIR/recipe.out" recipe port left
+    recipe=$(awk '/^Backpressure by hand/ { f = 1 }
+                  f && /^```sh/ { g = 1; next }
+                  g && /^```/ { exit }
+                  g' "$lesson")
+    [[ "$recipe" == *'| timeout 10 nc 127.0.0.1 8000 |'* ]]
+    # As written, but for a free port, 2 s instead of 10, and the wait for
+    # "listening on" that a person does by reading before typing on.
+    start_server selector-echo-server
+    port=$SERVER_PORT
+    stop_server
+    recipe=$(sed -e "s|build/bin/|$BIN/|g" \
+        -e "s|127\.0\.0\.1 8000|127.0.0.1 $port|" \
+        -e "s|selector-echo-server -v &|selector-echo-server -v -p $port \&|" \
+        -e 's/timeout 10 /timeout 2 /; s/sleep 10 /sleep 2 /' \
+        -e "s|^server=\$!|&; until grep -q '^listening on' \"\$RECIPE_OUT\"; do sleep 0.05; done|" \
+        <<<"$recipe")
+    [[ "$recipe" == *"-v -p $port &"*"until grep"*"timeout 2 nc 127.0.0.1 $port |"* ]] ||
+        { echo "$recipe"; return 1; }
+    # In a session of its own (setsid: the recipe's PID is its session's
+    # id), so that all it starts can be found afterwards.
+    RECIPE_OUT=$out setsid bash -c "$recipe" >"$out" 2>&1 &
+    RECIPE_PID=$!
+    # Bounded: a recipe that hangs fails instead of waiting for ever.
+    local -i tenths=0
+    while kill -0 "$RECIPE_PID" 2>/dev/null && [ "$tenths" -lt 300 ]; do
+        sleep 0.1
+        tenths+=1
+    done
+    kill -0 "$RECIPE_PID" 2>/dev/null && { echo "the recipe ran for 30 s"; cat "$out"; return 1; }
+    wait "$RECIPE_PID" || { cat "$out"; return 1; }
+    left=$(session_pids "$RECIPE_PID")
+    [ -z "$left" ] || { echo "left running:"; ps -o pid=,args= -p "${left//$'\n'/,}"; return 1; }
+    RECIPE_PID=
+    # And it showed what it says: reads stopped, memory measured, a clean stop.
+    grep -q 'interest RW -> W' "$out" || { cat "$out"; return 1; }
+    grep -q '^VmRSS:' "$out"
+    grep -q '^served 1 connection' "$out"
+}
+
 @test "make help lists the targets" {
     run make -s -C "$NIO_ROOT" help
     [ "$status" -eq 0 ]
