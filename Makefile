@@ -276,7 +276,7 @@ slides:
 
 C_SOURCES = $(wildcard common/*.[ch] chapters/*/*.[ch] tests/unit/*.[ch] tests/lab/*.[ch] bench/*.[ch])
 SHELL_SCRIPTS = .ci/run $(wildcard tools/*.sh chapters/*/*.sh chapters/*/*/*.sh \
-                  tests/*.bash tests/lab/*.bash tests/lab/*.stages bench/*.sh)
+                  tests/*.bash tests/*/*.bash tests/lab/*.stages bench/*.sh)
 
 lint:
 	@sh tools/lint.sh "$(C_SOURCES)" "$(SHELL_SCRIPTS)"
@@ -297,7 +297,7 @@ help:
 	@echo "  make bench        the measured comparisons, as tables (and plots)"
 	@echo "  make stress       httpd under load and abuse: PASS/FAIL per check"
 	@echo "  make fuzz         each libFuzzer target for FUZZ_SECONDS (default 60)"
-	@echo "  make slides       render the decks to $(BUILD)/slides/*.html"
+	@echo "  make slides       render the decks to $(BUILD)/slides/*.html, check every slide fits"
 	@echo "  make lint         cppcheck, shellcheck and clang-format checks"
 	@echo "  make clean        remove $(BUILD)/"
 	@echo

@@ -9,11 +9,11 @@
 #     <!-- excerpt: chapters/01-buffer/buffer.c#flip -->
 # The block must equal the region, minus any nested excerpt lines and the
 # lab markers (lab:begin/lab:end, see tools/lab.sh).
-# A C code block that is not from the source must say so with
+# A C or Java code block that is not from the source must say so with
 #     <!-- sketch -->
 # so that nothing in a lesson looks like project code without being it.
 #
-# Checked: README.md, chapters/*/*.md and slides/*.md under ROOT.
+# Checked: README.md, chapters/*/*.md, slides/*.md and docs/*.md under ROOT.
 set -eu
 
 root=${1:-.}
@@ -27,7 +27,7 @@ fail() {
     failures=$((failures + 1))
 }
 
-for md in README.md chapters/*/*.md slides/*.md; do
+for md in README.md chapters/*/*.md slides/*.md docs/*.md; do
     [ -f "$md" ] || continue
     # Split the Markdown into numbered blocks and an index of what each
     # block claims to be: "N<TAB>LINE<TAB>KIND<TAB>FILE#REGION".
@@ -76,6 +76,7 @@ for md in README.md chapters/*/*.md slides/*.md; do
         plain)
             case $lang in
             c | C | h) fail "$md:$line: C code block with no excerpt marker (mark it <!-- sketch --> if it is not project code)" ;;
+            java | Java) fail "$md:$line: Java code block not marked <!-- sketch -->" ;;
             esac
             continue
             ;;

@@ -40,7 +40,7 @@ probe() {
 
 start_server httpd --workers 2 --access-log off
 
-echo "httpd --workers 2: a boss loop accepts, two worker loops serve HTTP."
+echo "httpd --workers 2: two worker loops, each accepting its own connections and serving HTTP."
 echo
 u="http://127.0.0.1:$port"
 show "curl -i $u/hello" "$u/hello" | sed "s|$u|URL|"

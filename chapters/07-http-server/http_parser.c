@@ -718,9 +718,14 @@ static http_parse_status run(http_parser *p, const char *data, size_t length)
                                     k >= 8 ? "request line not ended by CRLF"
                                            : "malformed HTTP version");
                 }
-                return fail(p, 505, "HTTP version not supported");
+                /* RFC 9110 §2.5: a higher minor version of a major one we
+                 * speak SHOULD be handled as the highest we know, 1.1. */
+                if (b[i + 5] != '1')
+                    return fail(p, 505, "HTTP version not supported");
+                r->minor_version = 1;
+            } else {
+                r->minor_version = b[i + 7] - '0';
             }
-            r->minor_version = b[i + 7] - '0';
             i += 10;
             p->state = S_FIELD_START;
             break;

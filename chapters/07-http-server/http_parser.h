@@ -29,8 +29,9 @@
  *   - line endings are CRLF only: a bare LF or a bare CR is 400 (RFC 9112
  *     §2.2 allows either policy; accepting bare LF is what smuggling needs);
  *   - empty lines before the request line are skipped (RFC 9112 §2.2);
- *   - the versions are HTTP/1.0 and HTTP/1.1; any other well-formed
- *     version is 505, anything else in that place is 400;
+ *   - the versions are HTTP/1.0 and HTTP/1.1; a later HTTP/1.x is read
+ *     as HTTP/1.1 (RFC 9110 §2.5), another major version is 505, and
+ *     anything else in that place is 400;
  *   - the target is origin-form ("/path?query"), absolute-form
  *     ("http://host/path", whose authority wins over Host), asterisk-form
  *     ("*", OPTIONS only) or authority-form ("host:port", CONNECT only);
@@ -119,7 +120,7 @@ typedef struct http_request {
                              has none; "*" or the authority for the other forms */
     http_string query;    /* after '?', data NULL when there is no '?' */
     http_string host;     /* the absolute-form authority, else Host's value */
-    int minor_version;    /* HTTP/1.<minor_version>: 0 or 1 */
+    int minor_version;    /* HTTP/1.<minor_version>: 0 or 1 (1.2 and up: 1) */
     http_header *headers; /* the parser's array, in the order received */
     size_t header_count;
     http_body_kind body_kind;

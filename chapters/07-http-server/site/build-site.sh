@@ -5,14 +5,16 @@
 #   index.html                 the chapters, the /echo form, a link to /stats
 #   chapters/NN-name/*.html    each lesson, as HTML a browser shows readably
 #   chapters/NN-name/*         the Markdown, C and shell sources, as they are
+#   docs/*.html                the pages of docs/ (the article the course
+#                              grew from), which the lessons link to
 #   slides/NN-name.html        a deck rendered by `make slides`, when it was
 #   slides/NN-name-text.html   otherwise the deck's Markdown, made readable
 #   echo-check.html            posts the /echo form by itself (for tests)
 #
 # Only POSIX sh, sed and awk: `make run` must work on a machine with a C
-# toolchain and make and nothing else. The Markdown becomes HTML through a
-# deliberately small converter (headings, code blocks, tables kept as text,
-# inline code, links); everything else is shown as written, escaped.
+# toolchain and make and nothing else. The Markdown becomes HTML through
+# markdown.awk, beside this script: a small converter for the Markdown the
+# course writes (paragraphs, lists, tables, code, emphasis, links).
 set -eu
 
 usage() {
@@ -48,7 +50,7 @@ if [ -e "$out" ]; then
         exit 1
     fi
 fi
-mkdir -p "$out/chapters" "$out/slides"
+mkdir -p "$out/chapters" "$out/slides" "$out/docs"
 : >"$out/$marker"
 
 escape() {
@@ -58,126 +60,7 @@ escape() {
 
 # markdown_page SOURCE TITLE RAW_LINK > PAGE: a Markdown file as HTML.
 markdown_page() {
-    awk -v title="$2" -v raw="$3" '
-    function esc(s) {
-        gsub(/&/, "\\&amp;", s); gsub(/</, "\\&lt;", s)
-        gsub(/>/, "\\&gt;", s); gsub(/"/, "\\&quot;", s)
-        return s
-    }
-    # [text](url) -> a link; a relative .md becomes its .html page.
-    function links(s,    out, whole, mid, text, url) {
-        out = ""
-        while (match(s, /\[[^]]*\]\([^) ]*\)/)) {
-            whole = substr(s, RSTART, RLENGTH)
-            mid = index(whole, "](")
-            text = substr(whole, 2, mid - 2)
-            url = substr(whole, mid + 2, length(whole) - mid - 2)
-            out = out substr(s, 1, RSTART - 1)
-            if (url ~ /^https?:/ || url !~ /:/) {
-                if (url !~ /^https?:/) {
-                    sub(/\.md$/, ".html", url)
-                    sub(/\.md#/, ".html#", url)
-                }
-                out = out "<a href=\"" url "\">" text "</a>"
-            } else {
-                out = out whole
-            }
-            s = substr(s, RSTART + RLENGTH)
-        }
-        return out s
-    }
-    # **strong** and *emphasis*, outside code spans.
-    function strong(s,    out) {
-        out = ""
-        while (match(s, /\*\*[^*]+\*\*/)) {
-            out = out substr(s, 1, RSTART - 1) "<strong>" \
-                  substr(s, RSTART + 2, RLENGTH - 4) "</strong>"
-            s = substr(s, RSTART + RLENGTH)
-        }
-        s = out s
-        out = ""
-        while (match(s, /\*[^* ][^*]*[^* ]\*|\*[^* ]\*/)) {
-            out = out substr(s, 1, RSTART - 1) "<em>" \
-                  substr(s, RSTART + 1, RLENGTH - 2) "</em>"
-            s = substr(s, RSTART + RLENGTH)
-        }
-        return out s
-    }
-    # One table row: "| a | b |" -> cells; the "|---|" line is dropped.
-    function row(line,    n, cells, i, r, tag) {
-        if (line ~ /^\|[-:| ]+\|?[ \t]*$/) return ""
-        sub(/^\|/, "", line)
-        sub(/\|[ \t]*$/, "", line)
-        n = split(line, cells, "|")
-        tag = text == "" ? "th" : "td"
-        r = "<tr>"
-        for (i = 1; i <= n; i++) r = r "<" tag ">" inline(cells[i]) "</" tag ">"
-        return r "</tr>"
-    }
-    # `code` spans; links and emphasis only outside them.
-    function inline(s,    n, parts, i, r) {
-        n = split(s, parts, "`")
-        r = ""
-        for (i = 1; i <= n; i++) {
-            if (i % 2 == 0 && i < n) r = r "<code>" parts[i] "</code>"
-            else if (i % 2 == 0) r = r "`" strong(links(parts[i]))
-            else r = r strong(links(parts[i]))
-        }
-        return r
-    }
-    # A block (paragraph, code, table) is gathered, then printed whole, so
-    # that no stray line break lands inside <pre> or a pre-wrap paragraph.
-    function add(kind, line) {
-        if (block != kind) close_block()
-        block = kind
-        text = text (text == "" ? "" : "\n") line
-    }
-    function close_block() {
-        if (block == "p") print "<p>" inline(text) "</p>"
-        else if (block == "code") print "<pre class=\"code\"><code>" text "</code></pre>"
-        else if (block == "table") print "<table>\n" text "\n</table>"
-        block = ""; text = ""
-    }
-    BEGIN {
-        print "<!DOCTYPE html>"
-        print "<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        print "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-        print "<title>" title "</title><link rel=\"stylesheet\" href=\"/site.css\"></head>"
-        print "<body><nav><a href=\"/\">nio-c</a> &rsaquo; " title \
-              " &middot; <a href=\"" raw "\">Markdown source</a></nav>"
-        print "<main class=\"lesson\">"
-    }
-    NR == 1 && /^---[ \t]*$/ { front = 1; next }         # Marp front matter
-    front { if ($0 ~ /^---[ \t]*$/) front = 0; next }
-    /^[ \t]*```/ {
-        if (!fence) { close_block(); fence = 1; block = "code" }
-        else { fence = 0; if (block != "code") block = "code"; close_block() }
-        next
-    }
-    fence { add("code", esc($0)); next }
-    /^[ \t]*<!--.*-->[ \t]*$/ { next }                   # excerpt markers
-    /^---[ \t]*$/ { close_block(); print "<hr>"; next }  # a new slide
-    /^#+ / {
-        close_block()
-        level = index($0, " ") - 1
-        if (level > 6) level = 6
-        print "<h" level ">" inline(esc(substr($0, index($0, " ") + 1))) "</h" level ">"
-        next
-    }
-    /^\|/ {
-        if (block != "table") close_block()
-        r = row(esc($0))
-        if (r != "") add("table", r)
-        else block = "table"
-        next
-    }
-    /^[ \t]*$/ { close_block(); next }
-    { add("p", esc($0)) }
-    END {
-        if (fence) block = "code"
-        close_block()
-        print "</main></body></html>"
-    }' "$1"
+    awk -v title="$2" -v raw="$3" -f "$here/markdown.awk" "$1"
 }
 
 cat >"$out/site.css" <<'CSS'
@@ -187,7 +70,10 @@ nav { font-size: 0.9rem; margin-bottom: 1.5rem; color: #555; }
 a { color: #0b5cad; }
 h1, h2, h3 { line-height: 1.25; }
 code, pre { font: 0.9rem/1.45 ui-monospace, "DejaVu Sans Mono", monospace; }
-.lesson p { white-space: pre-wrap; }
+.lesson li { margin: 0.25rem 0; }
+.lesson li > p { margin: 0.4rem 0; }
+blockquote { margin: 1rem 0; padding: 0 1rem; border-left: 4px solid #ccc;
+             color: #444; }
 pre { background: #f2f2ee; border: 1px solid #ddd; padding: 0.75rem;
       overflow-x: auto; }
 table { border-collapse: collapse; margin: 1rem 0; }
@@ -267,6 +153,16 @@ for dir in "$root"/chapters/[0-9][0-9]-*/; do
 "
 done
 
+# --- the pages of docs/ ------------------------------------------------
+
+for file in "$root"/docs/*.md; do
+    [ -f "$file" ] || continue
+    base=$(basename "$file" .md)
+    heading=$(sed -n 's/^# //p' "$file" | sed -n 1p)
+    cp "$file" "$out/docs/$base.md"
+    markdown_page "$file" "$(escape "${heading:-$base}")" "$base.md" >"$out/docs/$base.html"
+done
+
 # --- the front page ----------------------------------------------------
 
 if ls "$out"/slides/*-text.html >/dev/null 2>&1; then
@@ -287,6 +183,9 @@ cat >"$out/index.html" <<HTML
 <p>Java NIO's ideas &mdash; buffers, channels, selectors, event loops, thread
 pools, boss and worker loops &mdash; rebuilt in C from POSIX sockets up, one
 chapter at a time, to the HTTP/1.1 server that is sending you this page.</p>
+
+<p>The course grew from a Java article on an NIO web server:
+<a href="docs/article.html">the article, in the course's words</a>.</p>
 
 <h2>Chapters</h2>
 <ol class="chapters" id="chapters">
