@@ -827,7 +827,16 @@ enum chunked_state {
     K_SIZE_START, /* the first hex digit of a size */
     K_SIZE,
     K_BWS, /* whitespace after the size: a ';' must follow */
-    K_EXTENSION,
+    /* chunk-ext = *( BWS ";" BWS name [ BWS "=" BWS value ] ), RFC 9112
+     * §7.1.1: a name is a token, a value a token or a quoted-string. */
+    K_EXT_NAME_START, /* after ';': whitespace, then a name */
+    K_EXT_NAME,
+    K_EXT_AFTER_NAME,  /* whitespace, then '=', ';' or the CR */
+    K_EXT_VALUE_START, /* after '=': whitespace, then a value */
+    K_EXT_TOKEN,
+    K_EXT_QUOTED,
+    K_EXT_QUOTED_PAIR, /* the byte after a backslash */
+    K_EXT_AFTER_VALUE, /* whitespace, then ';' or the CR */
     K_SIZE_LF,
     K_DATA,
     K_DATA_CR,
@@ -891,7 +900,7 @@ http_chunked_status http_chunked_decode(http_chunked_decoder *d,
                     FAIL(400, "chunk size overflows");
                 d->size = (d->size << 4) | (uint64_t)hex_value(c);
             } else if (c == ';') {
-                d->state = K_EXTENSION;
+                d->state = K_EXT_NAME_START;
             } else if (is_ows(c)) {
                 d->state = K_BWS;
             } else if (c == '\r') {
@@ -904,17 +913,73 @@ http_chunked_status http_chunked_decode(http_chunked_decoder *d,
         /* excerpt:end chunk-size */
         case K_BWS:
             if (c == ';')
-                d->state = K_EXTENSION;
+                d->state = K_EXT_NAME_START;
             else if (!is_ows(c))
                 FAIL(400, "whitespace after chunk size");
             i++;
             break;
-        case K_EXTENSION:
-            /* Extensions are ignored, but only printable bytes may pass. */
-            if (c == '\r')
+        /* Extensions are ignored, but they must follow the grammar: a
+         * byte the RFC does not allow is an error, as in the head. */
+        case K_EXT_NAME_START:
+            if (is_class(c, C_TCHAR))
+                d->state = K_EXT_NAME;
+            else if (!is_ows(c))
+                FAIL(400, "chunk extension without a name");
+            i++;
+            break;
+        case K_EXT_NAME:
+        case K_EXT_AFTER_NAME:
+            if (d->state == K_EXT_NAME && is_class(c, C_TCHAR))
+                ; /* more of the name */
+            else if (is_ows(c))
+                d->state = K_EXT_AFTER_NAME;
+            else if (c == '=')
+                d->state = K_EXT_VALUE_START;
+            else if (c == ';')
+                d->state = K_EXT_NAME_START;
+            else if (c == '\r')
                 d->state = K_SIZE_LF;
-            else if (!is_class(c, C_VALUE))
+            else
                 FAIL(400, "invalid chunk extension");
+            i++;
+            break;
+        case K_EXT_VALUE_START:
+            if (c == '"')
+                d->state = K_EXT_QUOTED;
+            else if (is_class(c, C_TCHAR))
+                d->state = K_EXT_TOKEN;
+            else if (!is_ows(c))
+                FAIL(400, "chunk extension without a value");
+            i++;
+            break;
+        case K_EXT_TOKEN:
+        case K_EXT_AFTER_VALUE:
+            if (d->state == K_EXT_TOKEN && is_class(c, C_TCHAR))
+                ; /* more of the value */
+            else if (is_ows(c))
+                d->state = K_EXT_AFTER_VALUE;
+            else if (c == ';')
+                d->state = K_EXT_NAME_START;
+            else if (c == '\r')
+                d->state = K_SIZE_LF;
+            else
+                FAIL(400, "invalid chunk extension");
+            i++;
+            break;
+        case K_EXT_QUOTED:
+            /* qdtext: HTAB, SP, VCHAR but '"' and '\\', obs-text */
+            if (c == '"')
+                d->state = K_EXT_AFTER_VALUE;
+            else if (c == '\\')
+                d->state = K_EXT_QUOTED_PAIR;
+            else if (!is_class(c, C_VALUE))
+                FAIL(400, "invalid quoted chunk extension");
+            i++;
+            break;
+        case K_EXT_QUOTED_PAIR:
+            if (!is_class(c, C_VALUE))
+                FAIL(400, "invalid quoted chunk extension");
+            d->state = K_EXT_QUOTED;
             i++;
             break;
         case K_SIZE_LF:

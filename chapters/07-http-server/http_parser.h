@@ -243,7 +243,8 @@ void http_chunked_init(http_chunked_decoder *decoder, uint64_t max_body,
  * out_capacity bytes. `out` may be `in` itself: data only ever moves
  * towards the front, so a body can be decoded in place. Sets *consumed
  * (input bytes used) and *produced (data bytes written). Sizes are strict
- * hex with an overflow check; extensions are checked for stray bytes and
+ * hex with an overflow check; extensions must follow the grammar
+ * of RFC 9112 §7.1.1 (name, optional token or quoted value) and are then
  * ignored; CRLF must end every size line and every chunk's data. */
 http_chunked_status http_chunked_decode(http_chunked_decoder *decoder,
                                         const uint8_t *in, size_t length,
