@@ -354,6 +354,32 @@ H='Host: test\r\n'
     [ "${lines[0]}" = "200 OK" ]
 }
 
+# raw_exchange BYTES: sends BYTES (printf escapes) on a fresh connection and
+# keeps every byte of the answer, up to the server's close, in RAW_FILE.
+raw_exchange() {
+    RAW_FILE="$BATS_TEST_TMPDIR/raw.out"
+    exec 5<>"/dev/tcp/$SERVER_HOST/$SERVER_PORT"
+    # shellcheck disable=SC2059 # the bytes are the format, escapes and all
+    printf "$1" >&5
+    timeout 20 cat <&5 >"$RAW_FILE" || true
+    exec 5<&-
+}
+
+@test "timeout: a 408 to an unfinished HEAD request has no body, like a 400 to one" {
+    start_server httpd --header-timeout 300
+    raw_exchange "HEAD /hello HTTP/1.1\r\n${H}"
+    head -n 1 "$RAW_FILE" | grep -q '^HTTP/1.1 408 '
+    grep -q $'^Content-Length: [1-9][0-9]*\r$' "$RAW_FILE" # as GET's would be
+    # nothing after the empty line that ends the head
+    [ "$(tail -c 4 "$RAW_FILE" | od -An -c | tr -d ' ')" = '\r\n\r\n' ]
+    raw_exchange "HEAD /hello HTTP/1.1\r\nBad Field: x\r\n\r\n"
+    head -n 1 "$RAW_FILE" | grep -q '^HTTP/1.1 400 '
+    [ "$(tail -c 4 "$RAW_FILE" | od -An -c | tr -d ' ')" = '\r\n\r\n' ]
+    # a GET's 408 still says why, in its body
+    raw_exchange "GET /hello HTTP/1.1\r\n${H}"
+    grep -q 'did not arrive in time' "$RAW_FILE"
+}
+
 @test "timeout: a connection that sends nothing is closed after --header-timeout" {
     start_server httpd --header-timeout 300
     probe --time --wait 10000 ''

@@ -991,6 +991,10 @@ static void on_timeout(connection *c)
 {
     switch (c->phase) {
     case P_HEAD:
+        /* The method may be known although the head is not: an answer to
+         * HEAD has no body, complete head or not, or a strict client
+         * reads our body as the start of a garbage response. */
+        c->ctx->request.method = c->ctx->parser.request.method;
         respond_error(c, 408, "the request head did not arrive in time");
         advance(c);
         return;
