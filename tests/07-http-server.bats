@@ -941,6 +941,34 @@ TABLE
     [ "$output" = 404 ]
 }
 
+@test "static: a 2,040-byte directory path without its slash gets 301, however long its Location" {
+    need_curl
+    make_root
+    local seg path="" spaced="" i
+    seg=$(printf 'd%.0s' {1..254})
+    for i in 1 2 3 4 5 6 7 8; do path+="/$seg"; done # 2,040 bytes
+    mkdir -p "$ROOT$path"
+    echo deep >"$ROOT$path/index.html"
+    # the same depth in names of spaces: a Location of over 6 KiB
+    seg=$(printf ' %.0s' {1..254})
+    for i in 1 2 3 4 5 6 7 8; do spaced+="/$seg"; done
+    mkdir -p "$ROOT$spaced"
+    start_server httpd --root "$ROOT"
+    run curl -sS -D "$BATS_TEST_TMPDIR/h" -o /dev/null -w '%{http_code}' \
+        "$(url "$path")"
+    [ "$output" = 301 ]
+    [ "$(field "$BATS_TEST_TMPDIR/h" location)" = "$path/" ]
+    run curl -sSL "$(url "$path")"
+    [ "$output" = deep ]
+    run curl -sS -D "$BATS_TEST_TMPDIR/h" -o /dev/null -w '%{http_code}' \
+        "$(url "${spaced// /%20}")"
+    [ "$output" = 301 ]
+    [ "$(field "$BATS_TEST_TMPDIR/h" location)" = "${spaced// /%20}/" ]
+    # the next answer on the server is as small as ever
+    run curl -sS "$(url /sub/)"
+    [ "$output" = sub ]
+}
+
 @test "static: --list-dirs lists a directory with escaped names" {
     need_curl
     make_root
