@@ -181,6 +181,52 @@ H='Host: test\r\n'
     [ "${lines[2]}" = "Hello, world!" ]
 }
 
+# chunked_head PATH BYTES: a chunked POST head of exactly BYTES bytes, its
+# final CRLF included, padded by an X-Pad field; the last on its connection.
+chunked_head() {
+    local start="POST $1 HTTP/1.1\r\n${H}Connection: close\r\nTransfer-Encoding: chunked\r\nX-Pad: "
+    local bare
+    bare=$(printf "$start\r\n\r\n" | wc -c)
+    printf '%s%s\\r\\n\\r\\n' "$start" "$(printf 'p%.0s' $(seq 1 $(($2 - bare))))"
+}
+
+@test "chunked: a head of exactly --max-header-bytes, then its body, is answered at once" {
+    # The head filled the input buffer: the body was read into no room at
+    # all, a zero-byte read the loop repeated until --body-timeout (408).
+    start_server httpd --body-timeout 10000
+    local head
+    head=$(chunked_head /echo 8192)
+    [ "$(printf "$head" | wc -c)" -eq 8192 ]
+    probe --bodies "${head}3\r\nabc\r\n0\r\n\r\n"
+    [ "${lines[0]}" = "200 OK" ]
+    [ "${lines[1]}" = "abcclosed" ] # the echo has no newline
+    # and one byte less with an empty trailer section: not 431
+    head=$(chunked_head /echo 8191)
+    probe --bodies "${head}3\r\nabc\r\n0\r\n\r\n"
+    [ "${lines[0]}" = "200 OK" ]
+    [ "${lines[1]}" = "abcclosed" ]
+    # a body nobody reads (decoded in place) after the longest head
+    head=$(chunked_head /hello 8192)
+    probe --bodies "${head/POST/GET}3\r\nabc\r\n0\r\nX-T: 1\r\n\r\n"
+    [ "${lines[0]}" = "200 OK" ]
+    [ "${lines[1]}" = "Hello, world!" ]
+    [ "${lines[2]}" = "closed" ]
+}
+
+@test "chunked: after a head of 8,191 bytes, a 1 MB body and long trailers still arrive" {
+    start_server httpd --body-timeout 10000 --max-body 2000000
+    local head trailer
+    head=$(chunked_head /echo 8191)
+    head -c 1000000 /dev/zero | tr '\0' 'z' >"$BATS_TEST_TMPDIR/data"
+    { printf "%x\r\n" 1000000; cat "$BATS_TEST_TMPDIR/data"; printf '\r\n0\r\n'
+      # a trailer section of 7,000 bytes: under the limit on its own
+      printf 'X-Trailer: %s\r\n\r\n' "$(printf 't%.0s' $(seq 1 6985))"; } \
+        >"$BATS_TEST_TMPDIR/body"
+    probe --bodies --file "$BATS_TEST_TMPDIR/body" "$head"
+    [ "${lines[0]}" = "200 OK" ]
+    [ "${lines[1]}" = "$(cat "$BATS_TEST_TMPDIR/data")closed" ]
+}
+
 @test "keep-alive: curl re-uses one connection for two requests" {
     need_curl
     start_server httpd

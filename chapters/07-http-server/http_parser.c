@@ -401,6 +401,7 @@ void http_parser_reset(http_parser *parser)
     parser->header_count = 0;
     parser->flags = 0;
     parser->trailers = false;
+    parser->wants_fields = false;
     parser->headers = parser->request_fields;
     parser->header_capacity = parser->request_capacity;
     /* A copy of an empty request, not a memset: compilers turn a memset
@@ -419,6 +420,69 @@ void http_parser_begin_trailers(http_parser *parser, http_header *fields,
                                   : parser->limits.max_headers;
     parser->trailers = true;
     parser->state = S_FIELD_START;
+}
+
+bool http_parser_wants_fields(const http_parser *parser)
+{
+    return parser->wants_fields;
+}
+
+void http_parser_set_fields(http_parser *parser, http_header *fields,
+                            size_t capacity)
+{
+    if (capacity > parser->limits.max_headers)
+        capacity = parser->limits.max_headers;
+    parser->request_fields = fields;
+    parser->request_capacity = capacity;
+    if (!parser->trailers) {
+        parser->headers = fields;
+        parser->header_capacity = capacity;
+    }
+    parser->wants_fields = false;
+    parser->fields_grow = true;
+}
+
+/* Moves s along with the bytes it points into, if it does. Compared as
+ * integers: `from` and s->data may belong to different objects. */
+static void rebase_string(http_string *s, uintptr_t from, size_t length,
+                          const char *to)
+{
+    uintptr_t at = (uintptr_t)s->data;
+    if (s->data != NULL && at >= from && at < from + length)
+        s->data = to + (at - from);
+}
+
+static void rebase_fields(http_header *fields, size_t count, uintptr_t from,
+                          size_t length, const char *to)
+{
+    for (size_t i = 0; i < count; i++) {
+        rebase_string(&fields[i].name, from, length, to);
+        rebase_string(&fields[i].value, from, length, to);
+    }
+}
+
+void http_request_rebase(http_request *r, const char *from, size_t length,
+                         const char *to)
+{
+    uintptr_t f = (uintptr_t)from;
+    rebase_string(&r->method_name, f, length, to);
+    rebase_string(&r->target, f, length, to);
+    rebase_string(&r->path, f, length, to);
+    rebase_string(&r->query, f, length, to);
+    rebase_string(&r->host, f, length, to);
+    rebase_string(&r->body, f, length, to);
+    if (r->headers != NULL)
+        rebase_fields(r->headers, r->header_count, f, length, to);
+    if (r->trailers != NULL)
+        rebase_fields(r->trailers, r->trailer_count, f, length, to);
+}
+
+void http_parser_rebase(http_parser *parser, const char *from, size_t length,
+                        const char *to)
+{
+    http_request_rebase(&parser->request, from, length, to);
+    rebase_fields(parser->headers, parser->header_count, (uintptr_t)from,
+                  length, to);
 }
 
 static http_parse_status fail(http_parser *p, int status, const char *reason)
@@ -770,6 +834,16 @@ static http_parse_status run(http_parser *p, const char *data, size_t length)
             while (value_end > p->value_start && is_ows(b[value_end - 1]))
                 value_end--;
             /* excerpt:end field-value */
+            if (p->header_count == p->header_capacity && p->fields_grow &&
+                !p->trailers && p->header_capacity < p->limits.max_headers) {
+                /* The array is full, the limit is not reached: stop before
+                 * this line until the caller gives a bigger array. */
+                p->scanned += i - first;
+                p->offset = p->name_start;
+                p->state = S_FIELD_START;
+                p->wants_fields = true;
+                return HTTP_PARSE_MORE;
+            }
             status = field_done(p, data, value_end);
             if (status != HTTP_PARSE_MORE)
                 return status;

@@ -769,6 +769,41 @@ static void check_fields(tap *t)
     TAP_OK(t, s == HTTP_PARSE_ERROR && parser.status == 431,
            "the caller's array bounds the field count");
 
+    /* A caller that grows its array: MORE and wants_fields when it is
+     * full, then the same bytes parse into the bigger one. */
+    http_header *grown = malloc(2 * sizeof *grown);
+    http_parser_init(&parser, &defaults, grown, 2);
+    http_parser_set_fields(&parser, grown, 2);
+    size_t asked = 0;
+    while ((s = http_parser_parse_request(&parser, in, strlen(in), &r)) ==
+               HTTP_PARSE_MORE &&
+           http_parser_wants_fields(&parser) && asked < 8) {
+        grown = realloc(grown, 2 * (asked + 2) * sizeof *grown);
+        http_parser_set_fields(&parser, grown, 2 * (asked + 2));
+        asked++;
+    }
+    TAP_OK(t, s == HTTP_PARSE_DONE && asked == 1 && r.header_count == 3 &&
+                  r.headers == grown && text_is(r.headers[2].value, "2"),
+           "a growing array is asked for once and ends with every field");
+    /* The bytes move to a bigger buffer: every string follows them. */
+    char *moved = malloc(strlen(in) + 64);
+    memcpy(moved, in, strlen(in) + 1);
+    http_request_rebase(&r, in, strlen(in), moved);
+    TAP_OK(t, r.method_name.data == moved && r.path.data == moved + 5 &&
+                  r.headers[0].name.data == moved + 21 &&
+                  r.headers[2].value.data > moved &&
+                  r.headers[2].value.data < moved + strlen(in),
+           "request_rebase moves method, path and fields with the bytes");
+    free(moved);
+    free(grown);
+    /* One line split at the end: MORE, as ever, with nothing wanted. */
+    http_header few[1];
+    http_parser_init(&parser, &defaults, few, 1);
+    http_parser_set_fields(&parser, few, 1);
+    s = http_parser_parse_request(&parser, in, 30, &r);
+    TAP_OK(t, s == HTTP_PARSE_MORE && !http_parser_wants_fields(&parser),
+           "a head cut short is MORE without asking for fields");
+
     /* Errors stick. */
     http_parser_init(&parser, &defaults, headers, 8);
     s = http_parser_parse_request(&parser, "GET  /", 6, &r);
