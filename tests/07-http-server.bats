@@ -1037,6 +1037,39 @@ TABLE
     [[ "$output" != *'fifo'* ]]
 }
 
+@test "static: --list-dirs cuts a huge listing, by count and by bytes, and says so" {
+    need_curl
+    make_root
+    local pad many="$ROOT/many" deep="" seg i
+    pad=$(printf 'n%.0s' {1..200})
+    mkdir "$many"
+    (cd "$many" && seq -f "$pad-%05g" 1 3000 | xargs touch)
+    seg=$(printf 'd%.0s' {1..254})
+    for i in 1 2 3 4 5 6 7 8; do deep+="/$seg"; done
+    mkdir -p "$ROOT$deep"
+    (cd "$ROOT$deep" && seq -f "$pad-%05g" 1 600 | xargs touch)
+    start_server httpd --root "$ROOT" --list-dirs
+    # 3,000 names: the first 1,000 read are listed
+    run curl -sS -o "$BATS_TEST_TMPDIR/list" -w '%{http_code}' "$(url /many/)"
+    [ "$output" = 200 ]
+    [ "$(grep -c "^<li><a href=\"/many/$pad-" "$BATS_TEST_TMPDIR/list")" -eq 1000 ]
+    grep -q '^<p>The listing is cut: only 1000 entries are shown.</p>$' \
+        "$BATS_TEST_TMPDIR/list"
+    # 600 names under a 2,040-byte path: over 1 MiB of page before 600
+    run curl -sS -o "$BATS_TEST_TMPDIR/list" -w '%{http_code}' \
+        "$(url "$deep/")"
+    [ "$output" = 200 ]
+    local shown
+    shown=$(grep -c '^<li><a href="/d' "$BATS_TEST_TMPDIR/list")
+    [ "$shown" -lt 600 ] && [ "$shown" -gt 100 ]
+    grep -q "^<p>The listing is cut: only $shown entries are shown.</p>\$" \
+        "$BATS_TEST_TMPDIR/list"
+    [ "$(wc -c <"$BATS_TEST_TMPDIR/list")" -lt $((1024 * 1024 + 8192)) ]
+    # a listing that fits is not cut
+    run curl -sS "$(url /docs/)"
+    [[ "$output" != *'listing is cut'* ]]
+}
+
 @test "static: no traversal spelling reaches a file outside the root" {
     make_root
     start_server httpd --root "$ROOT"
