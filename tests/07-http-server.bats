@@ -364,6 +364,60 @@ chunked_head() {
     [ "${lines[0]}" = "200 OK" ]
 }
 
+@test "memory: a head grows past the first buffer and field array, up to the limits" {
+    start_server httpd
+    # 64 fields (Host, 20, 41, Connection, X-Pad) and 8,192 bytes in all,
+    # sent in two pieces: the strings parsed from the first piece must
+    # follow the buffer as it grows
+    local first="" fields="" i head bare pad
+    for i in $(seq 1 20); do first+="X-First-$i: $i\r\n"; done
+    for i in $(seq 21 61); do fields+="X-Field-$i: $i\r\n"; done
+    head="GET /hello HTTP/1.1\r\n${H}${first}${fields}Connection: close\r\nX-Pad: "
+    bare=$(printf "${head}\r\n\r\n" | wc -c)
+    pad=$(printf 'p%.0s' $(seq 1 $((8192 - bare))))
+    [ "$(printf "${head}${pad}\r\n\r\n" | wc -c)" -eq 8192 ]
+    probe --gap 200 "GET /hello HTTP/1.1\r\n${H}${first}" \
+        "${fields}Connection: close\r\nX-Pad: ${pad}\r\n\r\n"
+    [ "${lines[0]}" = "200 OK" ]
+    [ "${lines[1]}" = "closed" ]
+    # one byte more is 431, and so is one field more, as they always were
+    probe "${head}${pad}p\r\n\r\n"
+    [ "${lines[0]}" = "431 Request Header Fields Too Large" ]
+    probe "${head}x\r\nX-65: 1\r\n\r\n"
+    [ "${lines[0]}" = "431 Request Header Fields Too Large" ]
+    # after a big head, small ones on the same connection
+    probe "GET /hello HTTP/1.1\r\n${H}${fields}X-Pad: ${pad}\r\n\r\nGET /hello HTTP/1.1\r\n${H}\r\nGET /hello HTTP/1.1\r\n${H}Connection: close\r\n\r\n"
+    [ "${lines[0]}" = "200 OK" ]
+    [ "${lines[1]}" = "200 OK" ]
+    [ "${lines[2]}" = "200 OK" ]
+}
+
+@test "memory: a connection in the middle of a small head holds under 3 KiB" {
+    [ -z "${NIO_SAN:-}" ] || skip "resident memory means little under a sanitizer"
+    start_server httpd --workers 1
+    probe "GET /hello HTTP/1.1\r\n${H}Connection: close\r\n\r\n"
+    local before after last fd i n=1000
+    local -a fds=()
+    before=$(server_kib VmRSS)
+    for i in $(seq 1 $n); do
+        exec {fd}<>"/dev/tcp/$SERVER_HOST/$SERVER_PORT"
+        printf 'GET /hello HTTP/1.1\r\nHost: test\r\nAccept: */*\r\n' >&$fd
+        fds+=("$fd")
+    done
+    # settled: the same figure twice, 200 ms apart (bounded)
+    after=$(server_kib VmRSS)
+    for i in $(seq 1 50); do
+        sleep 0.2
+        last=$after
+        after=$(server_kib VmRSS)
+        [ "$after" != "$last" ] || break
+    done
+    for fd in "${fds[@]}"; do exec {fd}>&-; done
+    echo "# $(((after - before) * 1024 / n)) bytes per connection" >&3
+    # 22 KiB each before the buffers started small; 2 KiB is the target
+    [ $(((after - before) * 1024 / n)) -lt 3072 ]
+}
+
 @test "limit: a body over --max-body is 413, before a byte of it is read" {
     start_server httpd --max-body 10
     probe --bodies "POST /echo HTTP/1.1\r\n${H}Content-Length: 10\r\nConnection: close\r\n\r\n0123456789"
