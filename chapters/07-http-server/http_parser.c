@@ -229,8 +229,12 @@ static http_method method_from(http_string name)
 const http_header *http_request_header(const http_request *request,
                                        const char *name)
 {
+    /* Lengths first: most fields differ in length from the one looked
+     * for, and a file request looks for six that are usually absent. */
+    size_t n = strlen(name);
     for (size_t i = 0; i < request->header_count; i++)
-        if (http_string_equals_nocase(request->headers[i].name, name))
+        if (request->headers[i].name.length == n &&
+            http_string_equals_nocase(request->headers[i].name, name))
             return &request->headers[i];
     return NULL;
 }

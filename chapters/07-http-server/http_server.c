@@ -48,6 +48,7 @@
 enum {
     ACCEPT_BATCH = 64,     /* connections taken per wakeup of the boss */
     WORKER_ACCEPTS = 1,    /* per wakeup of a worker, so that they share */
+    ALONE_ACCEPTS = 16,    /* per wakeup of the only worker: nobody to share */
     ACCEPT_PAUSE_MS = 100, /* out of descriptors: wait, then try again */
     LINGER_MS = 1000,      /* reading what a closed client still sends */
     FREE_CONTEXTS = 64,    /* working memory kept per worker for reuse */
@@ -1287,6 +1288,10 @@ static void adopt(event_loop *loop, void *arg)
     }
     c->phase = P_WAIT;
     set_timeout(c, T_HEADER); /* the first head counts from accept */
+    /* The request usually arrives with the connection, or right after
+     * it: read it now instead of waiting a turn of the loop for the
+     * Selector to say so (EAGAIN costs one recv). */
+    on_readable(c);
 }
 
 /* Runs on the thread that accepted: the boss, or the worker itself. */
@@ -1374,8 +1379,9 @@ static void accept_ready(event_loop *loop, selection_key *key, void *context)
 {
     acceptor *a = context;
     http_server *s = a->server;
-    int batch =
-        s->config.accept == HTTP_ACCEPT_BOSS ? ACCEPT_BATCH : WORKER_ACCEPTS;
+    int batch = s->config.accept == HTTP_ACCEPT_BOSS ? ACCEPT_BATCH
+                : s->config.workers == 1             ? ALONE_ACCEPTS
+                                                     : WORKER_ACCEPTS;
     for (int i = 0; i < batch; i++) {
         channel *ch = channel_accept_nonblocking(s->listener);
         if (ch != NULL) {
