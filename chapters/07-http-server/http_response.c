@@ -415,12 +415,13 @@ bool http_response_finish(http_response *r, const http_finish *how)
     bool keep_alive = how->keep_alive && !r->close;
 
     buffer_clear(r->head);
-    bool ok = grow(&r->head, buffer_position(r->fields) + HEAD_SPARE, HEAD_LIMIT);
+    bool ok =
+        grow(&r->head, buffer_position(r->fields) + HEAD_SPARE, HEAD_LIMIT);
     buffer *h = r->head;
     ok = ok && put_text(h, "HTTP/1.1 ") && put_uint(h, (uint64_t)status, 10) &&
-              put(h, " ", 1) && put_text(h, http_status_reason(status)) &&
-              put(h, "\r\n", 2) && put(h, how->date, how->date_length) &&
-              put_text(h, "Server: nio-c\r\n");
+         put(h, " ", 1) && put_text(h, http_status_reason(status)) &&
+         put(h, "\r\n", 2) && put(h, how->date, how->date_length) &&
+         put_text(h, "Server: nio-c\r\n");
     if (chunked) {
         ok = ok && put_text(h, "Transfer-Encoding: chunked\r\n");
     } else if (!bodiless) {

@@ -49,8 +49,9 @@ size_t http_format_uint(char *out, uint64_t value, unsigned base);
 
 /* head_capacity: the first room for the status line and the fields, which
  * grow as needed up to 64 KiB (fields past that are refused) and shrink
- * back for the next response; body_capacity: the reusable body buffer; body_limit: the
- * most a handler may write (the body grows up to it). NULL on ENOMEM. */
+ * back for the next response; body_capacity: the reusable body buffer;
+ * body_limit: the most a handler may write (the body grows up to it). NULL on
+ * ENOMEM. */
 http_response *http_response_create(size_t head_capacity, size_t body_capacity,
                                     size_t body_limit);
 void http_response_free(http_response *r);

@@ -101,7 +101,7 @@ typedef struct context {
     http_request request;
     http_response *response; /* from the worker, only while answering */
     buffer *interim;         /* "HTTP/1.1 100 Continue", when asked for */
-    buffer *body;    /* the request body, for routes that read it */
+    buffer *body;            /* the request body, for routes that read it */
     http_chunked_decoder chunked;
     const http_route *route;
     int framework_status; /* 404, 405, 501, 204 when route is NULL */
@@ -404,8 +404,8 @@ static bool fields_grow(context *ctx, size_t limit)
 {
     if (ctx->field_capacity >= limit)
         return false;
-    size_t bigger = ctx->field_capacity * 2 < limit ? ctx->field_capacity * 2
-                                                    : limit;
+    size_t bigger =
+        ctx->field_capacity * 2 < limit ? ctx->field_capacity * 2 : limit;
     http_header *f = realloc(ctx->fields, bigger * sizeof *f);
     if (f == NULL)
         return false;
@@ -1038,8 +1038,8 @@ static void advance(connection *c)
             }
             if (st == HTTP_PARSE_MORE) {
                 if (http_parser_wants_fields(&ctx->parser)) {
-                    if (!fields_grow(ctx, c->w->server->config.limits
-                                              .max_headers))
+                    if (!fields_grow(ctx,
+                                     c->w->server->config.limits.max_headers))
                         respond_error(c, 500, "out of memory for the fields");
                     continue; /* the same bytes, into the bigger array */
                 }
@@ -1173,9 +1173,9 @@ static bool make_room(connection *c)
     const http_limits *limits = &c->w->server->config.limits;
     size_t left = buffer_remaining(ctx->in);
     if (c->phase == P_BODY) {
-        size_t limit = ctx->cursor + (ctx->reading_trailers
-                                          ? limits->max_header_bytes
-                                          : CHUNKED_ROOM);
+        size_t limit =
+            ctx->cursor +
+            (ctx->reading_trailers ? limits->max_header_bytes : CHUNKED_ROOM);
         while (left < READ_ROOM && in_grow(ctx, limit))
             left = buffer_remaining(ctx->in);
     } else if (left == 0 && (c->phase == P_WAIT || c->phase == P_HEAD)) {

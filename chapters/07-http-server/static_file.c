@@ -362,8 +362,7 @@ static int compare_entries(const void *a, const void *b)
 
 /* Reads the names worth listing, at most STATIC_LIST_MAX_ENTRIES of them
  * (*cut says there were more). Returns the count, or -1 with errno. */
-static long read_entries(int dir_fd, unsigned flags, entry **entries,
-                         bool *cut)
+static long read_entries(int dir_fd, unsigned flags, entry **entries, bool *cut)
 {
     int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;

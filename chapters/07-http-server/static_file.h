@@ -95,7 +95,7 @@ const char *static_file_mime_type(const char *name);
  * stop once the page passes STATIC_LIST_MAX_BYTES; a page that was cut
  * says so, and how many entries it shows. */
 #define STATIC_LIST_MAX_ENTRIES 1000
-#define STATIC_LIST_MAX_BYTES (1024 * 1024)
+#define STATIC_LIST_MAX_BYTES   (1024 * 1024)
 int static_file_list_directory(int dir_fd, const char *path, unsigned flags,
                                char **html, size_t *length);
 
