@@ -19,8 +19,9 @@
 # plot; each part or server whose package is missing is skipped, with the
 # package named in the results. Nothing is installed. With two CPUs or
 # more, the servers run on the first half of them and wrk on the other
-# (taskset), so that the client does not take the servers' CPU. About 5
-# minutes with the defaults on 2 CPUs (one worker count):
+# (taskset), so that the client does not take the servers' CPU. About 4
+# minutes with the defaults on 2 CPUs (one worker count; make bench's
+# chapter benches add one):
 #   BENCH_SECONDS=4    each wrk run
 #   BENCH_ROUNDS=3     runs per server and case (the best is kept)
 #   BENCH_CONNECTIONS=50  wrk's connections
@@ -811,7 +812,7 @@ set key top right
 set grid ytics
 set xtics rotate by -25 left
 set bmargin 8
-set multiplot layout 1,2 title 'httpd, h2o, lighttpd, nginx and the floor, wrk -c $connections ($(machine); $pinning)'
+set multiplot layout 1,2 title 'httpd, h2o, lighttpd, nginx and the floor, wrk -c $connections; $pinning'
 set title 'requests per second (higher is better)'
 set yrange [0:*]
 plot '$plotdata' using 2:xtic(1) title 'httpd', '' using 3 title 'h2o', '' using 4 title 'lighttpd', '' using 5 title 'nginx', '' using 6 title 'floor'
