@@ -406,10 +406,11 @@ static bool fields_grow(context *ctx, size_t limit)
         return false;
     size_t bigger =
         ctx->field_capacity * 2 < limit ? ctx->field_capacity * 2 : limit;
+    bool request_uses = ctx->request.headers == ctx->fields;
     http_header *f = realloc(ctx->fields, bigger * sizeof *f);
     if (f == NULL)
         return false;
-    if (ctx->request.headers == ctx->fields)
+    if (request_uses) /* the old pointer may not even be compared now */
         ctx->request.headers = f;
     ctx->fields = f;
     ctx->field_capacity = bigger;
