@@ -186,7 +186,7 @@ H='Host: test\r\n'
 chunked_head() {
     local start="POST $1 HTTP/1.1\r\n${H}Connection: close\r\nTransfer-Encoding: chunked\r\nX-Pad: "
     local bare
-    bare=$(printf "$start\r\n\r\n" | wc -c)
+    bare=$(printf '%b' "$start\r\n\r\n" | wc -c)
     printf '%s%s\\r\\n\\r\\n' "$start" "$(printf 'p%.0s' $(seq 1 $(($2 - bare))))"
 }
 
@@ -196,7 +196,7 @@ chunked_head() {
     start_server httpd --body-timeout 10000
     local head
     head=$(chunked_head /echo 8192)
-    [ "$(printf "$head" | wc -c)" -eq 8192 ]
+    [ "$(printf '%b' "$head" | wc -c)" -eq 8192 ]
     probe --bodies "${head}3\r\nabc\r\n0\r\n\r\n"
     [ "${lines[0]}" = "200 OK" ]
     [ "${lines[1]}" = "abcclosed" ] # the echo has no newline
@@ -215,7 +215,7 @@ chunked_head() {
 
 @test "chunked: after a head of 8,191 bytes, a 1 MB body and long trailers still arrive" {
     start_server httpd --body-timeout 10000 --max-body 2000000
-    local head trailer
+    local head
     head=$(chunked_head /echo 8191)
     head -c 1000000 /dev/zero | tr '\0' 'z' >"$BATS_TEST_TMPDIR/data"
     { printf "%x\r\n" 1000000; cat "$BATS_TEST_TMPDIR/data"; printf '\r\n0\r\n'
@@ -373,9 +373,9 @@ chunked_head() {
     for i in $(seq 1 20); do first+="X-First-$i: $i\r\n"; done
     for i in $(seq 21 61); do fields+="X-Field-$i: $i\r\n"; done
     head="GET /hello HTTP/1.1\r\n${H}${first}${fields}Connection: close\r\nX-Pad: "
-    bare=$(printf "${head}\r\n\r\n" | wc -c)
+    bare=$(printf '%b' "${head}\r\n\r\n" | wc -c)
     pad=$(printf 'p%.0s' $(seq 1 $((8192 - bare))))
-    [ "$(printf "${head}${pad}\r\n\r\n" | wc -c)" -eq 8192 ]
+    [ "$(printf '%b' "${head}${pad}\r\n\r\n" | wc -c)" -eq 8192 ]
     probe --gap 200 "GET /hello HTTP/1.1\r\n${H}${first}" \
         "${fields}Connection: close\r\nX-Pad: ${pad}\r\n\r\n"
     [ "${lines[0]}" = "200 OK" ]

@@ -778,7 +778,10 @@ static void check_fields(tap *t)
     while ((s = http_parser_parse_request(&parser, in, strlen(in), &r)) ==
                HTTP_PARSE_MORE &&
            http_parser_wants_fields(&parser) && asked < 8) {
-        grown = realloc(grown, 2 * (asked + 2) * sizeof *grown);
+        http_header *bigger = realloc(grown, 2 * (asked + 2) * sizeof *grown);
+        if (bigger == NULL)
+            break;
+        grown = bigger;
         http_parser_set_fields(&parser, grown, 2 * (asked + 2));
         asked++;
     }
