@@ -1,10 +1,12 @@
 #!/bin/sh
 # run-bench.sh - the course's bottom line, measured side by side in one
-# run on loopback: the chapter 7 server (httpd) against Debian's nginx and
-# against the floor (floor-server: a fixed answer, no parsing), with the
-# same number of workers, driven by wrk; resident memory per idle
-# keep-alive connection; the request parser's cost. Then each of the
-# course's targets, met or missed by how much.
+# run on loopback: the chapter 7 server (httpd) against the best servers
+# Debian packages - h2o, lighttpd and nginx - and against the floor
+# (floor-server: a fixed answer, no parsing), with the same number of
+# workers, driven by wrk; resident memory per idle keep-alive connection
+# and per connection in the middle of a request head; the request
+# parser's cost. Then each of the course's targets, met or missed by how
+# much.
 #
 # `make bench` runs it after the chapters' own bench.sh, with NIO_BIN (the
 # course's programs) and BENCH_OUT (the results folder). BENCH_BIN names
@@ -12,15 +14,22 @@
 # It writes BENCH_OUT/results.md (and results.png when gnuplot is
 # installed) and prints the same table.
 #
-# Needs wrk and nginx (Debian: apt-get install wrk nginx-light), gnuplot
-# for the plot; each part whose tool is missing is skipped, with the reason
-# in the results. Nothing is installed. About 4 minutes with the defaults:
+# Needs wrk (Debian: apt-get install wrk), and compares with h2o, lighttpd
+# and nginx (apt-get install h2o lighttpd nginx-light), gnuplot for the
+# plot; each part or server whose package is missing is skipped, with the
+# package named in the results. Nothing is installed. With two CPUs or
+# more, the servers run on the first half of them and wrk on the other
+# (taskset), so that the client does not take the servers' CPU. About 4
+# minutes with the defaults on 2 CPUs (one worker count; make bench's
+# chapter benches add one):
 #   BENCH_SECONDS=4    each wrk run
 #   BENCH_ROUNDS=3     runs per server and case (the best is kept)
 #   BENCH_CONNECTIONS=50  wrk's connections
-#   BENCH_IDLE=10000   idle connections for the memory figure
-#   BENCH_WORKERS="1 2"   worker counts compared
-#   NGINX=/path/to/nginx  another nginx (NGINX= leaves nginx out)
+#   BENCH_IDLE=10000   connections for the memory figures
+#   BENCH_WORKERS      worker counts compared (default: 1, and the
+#                      servers' CPU count too when it is 2 or more)
+#   NGINX=/path/to/nginx  another nginx (NGINX= leaves nginx out); H2O
+#                      and LIGHTTPD likewise
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -31,7 +40,6 @@ seconds=${BENCH_SECONDS:-4}
 rounds=${BENCH_ROUNDS:-3}
 connections=${BENCH_CONNECTIONS:-50}
 idle=${BENCH_IDLE:-10000}
-worker_counts=${BENCH_WORKERS:-"1 2"}
 mkdir -p "$out"
 work=$(mktemp -d)
 # shellcheck source=bench/lib.sh
@@ -56,21 +64,54 @@ for program in "$bin/httpd" "$tools/floor-server" "$tools/stress-client"; do
     fi
 done
 have() { command -v "$1" >/dev/null 2>&1; }
-# NGINX names another nginx to compare with; NGINX= (empty) leaves it out.
-nginx=${NGINX-}
-if [ -z "${NGINX+set}" ]; then
-    if have nginx; then
-        nginx=$(command -v nginx)
-    elif [ -x /usr/sbin/nginx ]; then
-        nginx=/usr/sbin/nginx # not on a user's PATH on Debian
+# find_server NAME VARIABLE: the program NAME, or what VARIABLE (NGINX,
+# H2O, LIGHTTPD) names; VARIABLE= (empty) leaves it out. Debian puts
+# nginx and lighttpd in /usr/sbin, not on a user's PATH.
+find_server() {
+    if eval "[ -n \"\${$2+set}\" ]"; then
+        eval "echo \"\$$2\""
+    elif have "$1"; then
+        command -v "$1"
+    elif [ -x "/usr/sbin/$1" ]; then
+        echo "/usr/sbin/$1"
     fi
-fi
+}
+nginx=$(find_server nginx NGINX)
+h2o=$(find_server h2o H2O)
+lighttpd=$(find_server lighttpd LIGHTTPD)
 nginx_version=
 [ -z "$nginx" ] || nginx_version=$("$nginx" -v 2>&1 | sed 's/^nginx version: //')
+h2o_version=
+[ -z "$h2o" ] || h2o_version=$("$h2o" --version 2>&1 | sed -n 's/^h2o version //p' | head -n 1)
+lighttpd_version=
+[ -z "$lighttpd" ] || lighttpd_version=$("$lighttpd" -v 2>&1 | sed -n 's/^lighttpd\/\([^ ]*\).*/\1/p' | head -n 1)
 have_wrk=no
 have wrk && have_wrk=yes
-[ -n "$nginx" ] || note "nginx is not installed (Debian: apt-get install nginx-light), or NGINX is empty: httpd is compared with the floor only."
+[ -n "$nginx" ] || note "nginx is not installed (Debian: apt-get install nginx-light), or NGINX is empty: no nginx figures."
+[ -n "$h2o" ] || note "h2o is not installed (Debian: apt-get install h2o), or H2O is empty: no h2o figures."
+[ -n "$lighttpd" ] || note "lighttpd is not installed (Debian: apt-get install lighttpd), or LIGHTTPD is empty: no lighttpd figures."
 [ "$have_wrk" = yes ] || note "wrk is not installed (Debian: apt-get install wrk): no requests/s or latency figures."
+
+# Servers on the first half of the CPUs, wrk on the other half: sharing
+# one CPU, the client's work would be counted against the server's speed.
+cpus=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
+pin_server=
+pin_client=
+half=$((cpus / 2))
+# span FIRST LAST: "3", or "0-3".
+span() { if [ "$1" = "$2" ]; then echo "$1"; else echo "$1-$2"; fi; }
+if [ "$cpus" -ge 2 ] && have taskset; then
+    pin_server="taskset -c $(span 0 $((half - 1)))"
+    pin_client="taskset -c $(span "$half" $((cpus - 1)))"
+    pinning="servers pinned to CPU $(span 0 $((half - 1))), wrk to CPU $(span "$half" $((cpus - 1))) (taskset)"
+    default_workers=1
+    [ "$half" -ge 2 ] && default_workers="1 $half"
+else
+    pinning="client and servers share the CPUs (not pinned: $cpus CPU$([ "$cpus" -ge 2 ] || echo ", or no taskset"))"
+    default_workers="1 2"
+    [ "$cpus" -ge 2 ] && note "taskset is missing (Debian: util-linux): client and servers share the CPUs."
+fi
+worker_counts=${BENCH_WORKERS:-$default_workers}
 
 # The files both servers serve. The folder is world-readable: nginx's
 # workers run as an unprivileged user when the bench runs as root.
@@ -91,8 +132,8 @@ start_httpd_as() {
     w=$2
     shift 2
     # 10,000 idle connections need more descriptors than the usual 1,024.
-    # shellcheck disable=SC2016 # expanded by that shell, not this one
-    launch "$name" sh -c 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"' \
+    # shellcheck disable=SC2016,SC2086 # expanded by that shell; pin_*: taskset and its CPUs, or nothing
+    launch "$name" $pin_server sh -c 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"' \
         sh "$bin/httpd" -p 0 --workers "$w" --access-log off --root "$www" \
         "$@"
     wait_listening "$name" || {
@@ -106,7 +147,8 @@ start_httpd_as() {
 }
 
 start_floor() {
-    launch floor "$tools/floor-server" -p 0 --workers "$1"
+    # shellcheck disable=SC2086 # pin_*: taskset and its CPUs, or nothing
+    launch floor $pin_server "$tools/floor-server" -p 0 --workers "$1"
     wait_listening floor || {
         say "run-bench: floor-server did not start"
         exit 1
@@ -138,6 +180,7 @@ http {
     sendfile on;
     tcp_nopush on;
     keepalive_timeout 120s;
+    keepalive_requests 1000;
     default_type text/plain;
     client_body_temp_path $work/nginx/body;
     proxy_temp_path $work/nginx/proxy;
@@ -150,8 +193,8 @@ http {
     }
 }
 CONF
-        # shellcheck disable=SC2016 # expanded by that shell, not this one
-        launch nginx sh -c 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"' \
+        # shellcheck disable=SC2016,SC2086 # expanded by that shell; pin_*: taskset and its CPUs, or nothing
+        launch nginx $pin_server sh -c 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"' \
             sh "$nginx" -e "$work/nginx/error.log" -p "$work/nginx" \
             -c "$work/nginx/nginx.conf" -g 'daemon off;'
         if wait_answering "$p" /hello.txt; then
@@ -163,6 +206,105 @@ CONF
     done
     note "nginx did not start: $(head -n 2 "$work/nginx.err" | tr '\n' ' ')"
     nginx=
+}
+
+# Descriptors a peer may ask for: the hard limit, which root may not pass.
+hard_fds() {
+    # shellcheck disable=SC3045 # -H: not POSIX, but in dash, bash and busybox
+    h=$(ulimit -Hn)
+    [ "$h" = unlimited ] && h=$((idle * 3))
+    echo "$h"
+}
+
+# start_h2o WORKERS: like start_nginx. h2o drops root for nobody before it
+# opens anything but its configuration and its error log.
+start_h2o() {
+    h2o_port=
+    [ -n "$h2o" ] || return 0
+    mkdir -p "$work/h2o"
+    for attempt in 1 2 3; do
+        p=$("$tools/stress-client" free-port)
+        cat >"$work/h2o/h2o.conf" <<CONF
+# Generated by bench/run-bench.sh; lives only as long as the run.
+listen:
+  host: 127.0.0.1
+  port: $p
+num-threads: $1
+max-connections: $((idle + idle / 8 + 512))
+# idle keep-alive connections stay (h2o has no request limit per connection)
+http1-request-timeout: 120
+error-log: $work/h2o/error.log
+$( [ "$(id -u)" -eq 0 ] && echo "user: nobody")
+hosts:
+  default:
+    paths:
+      /:
+        file.dir: $www
+CONF
+        # shellcheck disable=SC2016,SC2086 # expanded by that shell; pin_*: taskset and its CPUs, or nothing
+        launch h2o $pin_server sh -c 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"' \
+            sh "$h2o" -c "$work/h2o/h2o.conf"
+        if wait_answering "$p" /hello.txt; then
+            h2o_port=$p
+            return 0
+        fi
+        stop h2o
+        : "$attempt"
+    done
+    note "h2o did not start: $(head -n 2 "$work/h2o.err" | tr '\n' ' ')"
+    h2o=
+}
+
+# start_lighttpd WORKERS: in the foreground (-D), logging to stderr.
+# Access logs are a module, and no module is loaded: static files are
+# lighttpd's own. It allows at most half its descriptors as connections.
+start_lighttpd() {
+    lighttpd_port=
+    [ -n "$lighttpd" ] || return 0
+    mkdir -p "$work/lighttpd"
+    fds=$(hard_fds)
+    for attempt in 1 2 3; do
+        p=$("$tools/stress-client" free-port)
+        cat >"$work/lighttpd/lighttpd.conf" <<CONF
+# Generated by bench/run-bench.sh; lives only as long as the run.
+server.document-root = "$www"
+server.bind = "127.0.0.1"
+server.port = $p
+server.modules = ()
+server.max-worker = $([ "$1" -gt 1 ] && echo "$1" || echo 0)
+server.max-fds = $fds
+server.max-connections = $((fds / 2))
+server.max-keep-alive-requests = 1000
+server.max-keep-alive-idle = 120
+server.max-read-idle = 120
+mimetype.assign = (".txt" => "text/plain", ".bin" => "application/octet-stream")
+$( [ "$(id -u)" -eq 0 ] && printf 'server.username = "nobody"\nserver.groupname = "%s"\n' "$(id -gn nobody 2>/dev/null || echo nogroup)")
+CONF
+        # shellcheck disable=SC2016,SC2086 # expanded by that shell; pin_*: taskset and its CPUs, or nothing
+        launch lighttpd $pin_server sh -c 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"' \
+            sh "$lighttpd" -D -f "$work/lighttpd/lighttpd.conf"
+        if wait_answering "$p" /hello.txt; then
+            lighttpd_port=$p
+            return 0
+        fi
+        stop lighttpd
+        : "$attempt"
+    done
+    note "lighttpd did not start: $(head -n 2 "$work/lighttpd.err" | tr '\n' ' ')"
+    lighttpd=
+}
+
+# The peers: each started, or skipped when missing.
+start_peers() {
+    start_h2o "$1"
+    start_lighttpd "$1"
+    start_nginx "$1"
+}
+stop_peers() {
+    [ -n "$h2o_port" ] && stop h2o
+    [ -n "$lighttpd_port" ] && stop lighttpd
+    [ -n "$nginx_port" ] && stop nginx
+    :
 }
 
 # What httpd can serve: the files (chapter 7, part 2), or until then the
@@ -191,10 +333,12 @@ wrk_run() {
     shift
     ticks0=$(cpu_ticks "$server_pid")
     if [ -n "${4:-}" ]; then
-        wrk -t"$3" -c"$connections" -d"${seconds}s" --latency -H "$4" \
+        # shellcheck disable=SC2086 # pin_*: taskset and its CPUs, or nothing
+        $pin_client wrk -t"$3" -c"$connections" -d"${seconds}s" --latency -H "$4" \
             "http://127.0.0.1:$1$2" </dev/null >"$work/wrk.out" 2>&1 || true
     else
-        wrk -t"$3" -c"$connections" -d"${seconds}s" --latency \
+        # shellcheck disable=SC2086 # pin_*: taskset and its CPUs, or nothing
+        $pin_client wrk -t"$3" -c"$connections" -d"${seconds}s" --latency \
             "http://127.0.0.1:$1$2" </dev/null >"$work/wrk.out" 2>&1 || true
     fi
     ticks=$(($(cpu_ticks "$server_pid") - ticks0))
@@ -247,12 +391,12 @@ cases() {
 
 if [ "$have_wrk" = yes ]; then
     for w in $worker_counts; do
-        say "== $w worker(s): httpd, nginx and the floor, ${seconds} s per run, $rounds rounds"
+        say "== $w worker(s): httpd, h2o, lighttpd, nginx and the floor, ${seconds} s per run, $rounds rounds; $pinning"
         start_httpd "$w"
         # chapter 6's design, for the case where it costs most
         start_httpd_as boss "$w" --accept boss
         start_floor "$w"
-        start_nginx "$w"
+        start_peers "$w"
         threads=$w
         cases >"$work/cases"
         while IFS='|' read -r name header hpath npath; do
@@ -260,6 +404,8 @@ if [ "$have_wrk" = yes ]; then
             # an A B B A order, so that a slow minute hits them all.
             servers=
             [ "$hpath" = - ] || servers=httpd
+            [ -n "$h2o_port" ] && servers="$servers h2o"
+            [ -n "$lighttpd_port" ] && servers="$servers lighttpd"
             [ -n "$nginx_port" ] && servers="$servers nginx"
             [ "$name" = keepalive ] && servers="$servers floor"
             [ "$name" = close ] && servers="$servers boss"
@@ -274,6 +420,8 @@ if [ "$have_wrk" = yes ]; then
                     case $s in
                     httpd) sport=$httpd_port path=$hpath ;;
                     nginx) sport=$nginx_port path=$npath ;;
+                    h2o) sport=$h2o_port path=$npath ;;
+                    lighttpd) sport=$lighttpd_port path=$npath ;;
                     floor) sport=$floor_port path=/ ;;
                     boss) sport=$boss_port path=$hpath ;;
                     esac
@@ -292,7 +440,7 @@ if [ "$have_wrk" = yes ]; then
         stop httpd
         stop boss
         stop floor
-        [ -n "$nginx_port" ] && stop nginx
+        stop_peers
     done
 fi
 
@@ -333,30 +481,42 @@ done
 stop httpd
 [ -n "$nginx_port" ] && stop nginx
 
-# --- memory per idle connection -----------------------------------------
+# --- memory per connection ----------------------------------------------
 
-# idle_memory NAME PORT PATH: resident KiB before and after IDLE keep-alive
-# connections are opened (one request each) and held; sets mem_NAME to
-# "bytes-per-connection held before-KiB after-KiB", or a reason.
-idle_memory() {
+# conn_memory NAME PORT PATH MODE: resident KiB of the server before and
+# after IDLE connections are opened and held, MODE hold (one request each,
+# then idle keep-alive) or partial (a request head sent but for its final
+# empty line: a request in the middle of arriving). Echoes "bytes-per-
+# connection held before-KiB after-KiB", or a reason.
+conn_memory() {
     p=$(pid_of "$1")
     "$tools/stress-client" get -p "$2" --path "$3" >/dev/null 2>&1 || true
     before=$(rss_kib "$p")
-    launch hold "$tools/stress-client" hold -p "$2" -c "$idle" --path "$3" \
+    launch "$4" "$tools/stress-client" "$4" -p "$2" -c "$idle" --path "$3" \
         -t 60000 --hold-ms 120000
     tries=0
-    until grep -q '^held: ' "$work/hold.out"; do
+    until grep -q '^held: ' "$work/$4.out"; do
         tries=$((tries + 1))
-        if [ "$tries" -gt 3000 ] || ! kill -0 "$(pid_of hold)" 2>/dev/null; then
+        if [ "$tries" -gt 3000 ] || ! kill -0 "$(pid_of "$4")" 2>/dev/null; then
             break
         fi
         sleep 0.02
     done
+    # The server reads what was sent a moment later: the figure has
+    # settled when it is the same twice, 200 ms apart (5 s at most).
     after=$(rss_kib "$p")
-    held=$(value held "$work/hold.out")
-    stop hold
+    tries=0
+    while [ "$tries" -lt 25 ]; do
+        sleep 0.2
+        last=$after
+        after=$(rss_kib "$p")
+        [ "$after" = "$last" ] && break
+        tries=$((tries + 1))
+    done
+    held=$(value held "$work/$4.out")
+    stop "$4"
     if [ -z "$held" ] || [ "$held" -eq 0 ]; then
-        echo "failed: $(head -n 1 "$work/hold.err")"
+        echo "failed: $(head -n 1 "$work/$4.err")"
         return
     fi
     echo "$(((after - before) * 1024 / held)) $held $before $after"
@@ -366,21 +526,31 @@ idle_memory() {
 # shellcheck disable=SC3045 # -H: not POSIX, but in dash, bash and busybox
 hard=$(ulimit -Hn)
 if [ "$hard" != unlimited ] && [ "$hard" -lt $((idle + 64)) ]; then
-    note "the descriptor limit ($hard) allows fewer idle connections than $idle: measured with $((hard - 64))."
+    note "the descriptor limit ($hard) allows fewer connections than $idle: measured with $((hard - 64))."
     idle=$((hard - 64))
 fi
-say "== memory: $idle idle keep-alive connections, 1 worker each"
-start_httpd 1 --keepalive-timeout 120000
-mem_httpd=$(idle_memory httpd "$httpd_port" "$httpd_small")
-stop httpd
-say "  httpd: $mem_httpd"
-mem_nginx="-"
-start_nginx 1
-if [ -n "$nginx_port" ]; then
-    mem_nginx=$(idle_memory nginx "$nginx_port" /hello.txt)
-    stop nginx
-    say "  nginx: $mem_nginx"
-fi
+say "== memory: $idle connections, idle keep-alive and in the middle of a head, 1 worker each"
+for s in httpd h2o lighttpd nginx; do
+    for mode in hold partial; do
+        eval "mem_${s}_$mode=-"
+        case $s in
+        httpd)
+            start_httpd 1 --keepalive-timeout 120000 --header-timeout 120000
+            sport=$httpd_port path=$httpd_small
+            ;;
+        *)
+            "start_$s" 1
+            eval "sport=\$${s}_port"
+            path=/hello.txt
+            ;;
+        esac
+        [ -n "$sport" ] || continue
+        m=$(conn_memory "$s" "$sport" "$path" "$mode")
+        eval "mem_${s}_$mode=\$m"
+        stop "$s"
+        say "  $s, $mode: $m"
+    done
+done
 
 # --- the parser ---------------------------------------------------------
 
@@ -422,72 +592,93 @@ plot_fields() {
     echo "$1" | awk -v n="$2" '{ print NF == 4 ? $n : "?" }'
 }
 
+partial_bytes=$(value 'head bytes' "$work/partial.out" 2>/dev/null || true)
 results="$work/results.md"
 plotdata="$work/plot.dat"
 : >"$plotdata"
+peers="h2o lighttpd nginx"
+# cell SERVER CASE W: "requests/s (CPU us per request)", or "-".
+cell() {
+    figure "$1" "$2" "$3" | awk '{ if (NF == 4) printf "%s (%s)", $1, $4; else print "-" }'
+}
+cpu_of() { figure "$@" | awk 'NF == 4 { print $4 }'; }
+p99_of() { figure "$@" | awk 'NF == 4 { print $3 }'; }
+label_of() {
+    case $1 in
+    keepalive) echo "13 B, keep-alive" ;;
+    close) echo "13 B, Connection: close" ;;
+    64k) echo "64 KiB, keep-alive" ;;
+    esac
+}
+# best_peer CASE W rate|cpu: "NAME VALUE" of the best peer (most
+# requests/s, or least CPU per request), or nothing.
+best_peer() {
+    for s in $peers; do
+        f=$(figure "$s" "$1" "$2")
+        echo "$s $f"
+    done | awk -v by="$3" 'NF == 5 {
+        v = by == "rate" ? $2 : $5
+        if (best == "" || (by == "rate" ? v > bv : v < bv)) { best = $1; bv = v }
+    } END { if (best != "") print best, bv }'
+}
 {
     echo "# nio-c: measured"
     echo
     echo "Machine: $(machine). Taken $(date -u '+%Y-%m-%d %H:%M UTC')."
-    echo "Client and servers share the machine; loopback only."
+    echo "Loopback only; $pinning."
     echo
     if [ "$have_wrk" = yes ]; then
-        echo "## httpd, nginx and the floor"
+        echo "## httpd, h2o, lighttpd, nginx and the floor"
         echo
         echo "\`wrk -t W -c $connections -d ${seconds}s --latency\`, W = the"
         echo "servers' workers; the best of $rounds runs per cell, the servers"
         echo "taking turns in an order reversed every round, after a 1 s"
-        echo "warm-up each. Server CPU per request: the server's user + system"
-        echo "time during the run (all its threads, or master and workers)"
-        echo "divided by the requests wrk counted: the figure that still"
-        echo "compares the servers when the client is the bottleneck. nginx"
-        echo "(${nginx_version:-not installed}): sendfile on, tcp_nopush on (as in"
-        echo "Debian's nginx.conf; it costs nginx its 64 KiB p99, and buys it"
-        echo "throughput), access log off, \`worker_processes W\`. httpd:"
-        echo "\`--workers W --access-log off --root DIR\`. The floor: bench/floor-server,"
-        echo "a fixed 13-byte answer to anything that ends with an empty line."
+        echo "warm-up each. Each cell: requests/s, and in brackets the server's"
+        echo "CPU per request in microseconds (its user + system time during"
+        echo "the run, all threads and worker processes, divided by the"
+        echo "requests wrk counted: the figure that still compares the servers"
+        echo "when the client is the bottleneck). All serve the same files from"
+        echo "configurations this script writes: loopback, W workers, access"
+        echo "logs off, 1,000 requests per keep-alive connection (h2o has no"
+        echo "such limit). h2o ${h2o_version:-(not installed)}: \`num-threads W\`,"
+        echo "\`file.dir\`. lighttpd ${lighttpd_version:-(not installed)}: no modules,"
+        echo "\`server.max-worker\` W (0 for one). nginx ${nginx_version:-(not installed)}:"
+        echo "\`worker_processes W\`, sendfile and tcp_nopush on (as in Debian's"
+        echo "nginx.conf). httpd: \`--workers W --access-log off --root DIR\`;"
+        echo "boss: the same with \`--accept boss\` (chapter 6's hand-off). The"
+        echo "floor: bench/floor-server, a fixed 13-byte answer to anything that"
+        echo "ends with an empty line."
         echo
-        echo "| case | workers | httpd req/s | nginx req/s | floor req/s | httpd / nginx | httpd / floor | httpd p50 / p99 ms | nginx p50 / p99 ms | server CPU us per request: httpd / nginx / floor |"
-        echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        echo "| case | workers | httpd | boss | h2o | lighttpd | nginx | floor |"
+        echo "|---|---:|---:|---:|---:|---:|---:|---:|"
         for w in $worker_counts; do
             for c in keepalive close 64k; do
-                h=$(figure httpd "$c" "$w")
-                n=$(figure nginx "$c" "$w")
-                f=$(figure floor "$c" "$w")
-                hr=${h%% *}
-                nr=${n%% *}
-                fr=${f%% *}
-                hl=$(echo "$h" | awk 'NF == 4 { print $2 " / " $3 }')
-                nl=$(echo "$n" | awk 'NF == 4 { print $2 " / " $3 }')
-                hc=$(echo "$h" | awk 'NF == 4 { print $4 }')
-                nc=$(echo "$n" | awk 'NF == 4 { print $4 }')
-                fc=$(echo "$f" | awk 'NF == 4 { print $4 }')
-                case $c in
-                keepalive) label="13 B, keep-alive" ;;
-                close) label="13 B, Connection: close" ;;
-                64k) label="64 KiB, keep-alive" ;;
-                esac
-                echo "| $label | $w | $hr | $nr | $fr | $(ratio "$hr" "$nr") | $(ratio "$hr" "$fr") | ${hl:--} | ${nl:--} | ${hc:--} / ${nc:--} / ${fc:--} |"
-                # The plot's row: label, three rates, three p99s ("?": none).
-                echo "\"$label, $w w\" $(plot_fields "$h" 1) $(plot_fields "$n" 1) $(plot_fields "$f" 1) $(plot_fields "$h" 3) $(plot_fields "$n" 3) $(plot_fields "$f" 3)" >>"$plotdata"
+                echo "| $(label_of "$c") | $w | $(cell httpd "$c" "$w") | $(cell boss "$c" "$w") | $(cell h2o "$c" "$w") | $(cell lighttpd "$c" "$w") | $(cell nginx "$c" "$w") | $(cell floor "$c" "$w") |"
+                # The plot's row: label, then rates and CPU per request of
+                # httpd, h2o, lighttpd, nginx, floor ("?": none).
+                row="\"$(label_of "$c"), $w w\""
+                for s in httpd h2o lighttpd nginx floor; do
+                    row="$row $(plot_fields "$(figure "$s" "$c" "$w")" 1)"
+                done
+                for s in httpd h2o lighttpd nginx floor; do
+                    row="$row $(plot_fields "$(figure "$s" "$c" "$w")" 4)"
+                done
+                echo "$row" >>"$plotdata"
             done
         done
         echo
-        echo "Who accepts, with \`Connection: close\` (a new connection per"
-        echo "request): httpd's workers each accepting for themselves (the"
-        echo "default), or chapter 6's boss handing every connection over"
-        echo "(\`--accept boss\`)."
+        echo "p50 / p99 latency, ms:"
         echo
-        echo "| workers | httpd req/s | httpd --accept boss req/s | nginx req/s | workers / boss | CPU us per request: httpd / boss / nginx |"
-        echo "|---:|---:|---:|---:|---:|---:|"
+        echo "| case | workers | httpd | h2o | lighttpd | nginx | floor |"
+        echo "|---|---:|---:|---:|---:|---:|---:|"
         for w in $worker_counts; do
-            h=$(figure httpd close "$w")
-            b=$(figure boss close "$w")
-            n=$(figure nginx close "$w")
-            hc=$(echo "$h" | awk 'NF == 4 { print $4 }')
-            bc=$(echo "$b" | awk 'NF == 4 { print $4 }')
-            nc=$(echo "$n" | awk 'NF == 4 { print $4 }')
-            echo "| $w | ${h%% *} | ${b%% *} | ${n%% *} | $(ratio "${h%% *}" "${b%% *}") | ${hc:--} / ${bc:--} / ${nc:--} |"
+            for c in keepalive close 64k; do
+                printf '| %s | %s |' "$(label_of "$c")" "$w"
+                for s in httpd h2o lighttpd nginx floor; do
+                    printf ' %s |' "$(figure "$s" "$c" "$w" | awk '{ if (NF == 4) printf "%s / %s", $2, $3; else print "-" }')"
+                done
+                printf '\n'
+            done
         done
         echo
     fi
@@ -509,27 +700,27 @@ plotdata="$work/plot.dat"
         printf '\n'
     done
     echo
-    echo "## Memory per idle keep-alive connection"
+    echo "## Memory per connection"
     echo
-    echo "$idle connections opened by \`stress-client hold\`, one request each,"
-    echo "then held; resident memory (VmRSS; for nginx the master and its"
-    echo "worker) before and while they are held, 1 worker each. The"
-    echo "kernel's socket buffers are not in these figures (they are the"
-    echo "same for both servers)."
+    echo "$idle connections opened by \`stress-client\`, 1 worker each: \`hold\`"
+    echo "sends one request on each and keeps them open, idle; \`partial\` sends"
+    echo "a ${partial_bytes:-84}-byte request head but for its final empty line, so"
+    echo "that each is a request in the middle of arriving. Resident memory"
+    echo "(VmRSS of the server and its child processes) before and once"
+    echo "settled, divided by the connections held. The kernel's socket"
+    echo "buffers are not in these figures (they are the same for every"
+    echo "server)."
     echo
-    echo "| server | connections held | RSS before, KiB | RSS held, KiB | bytes per connection |"
+    echo "| server | idle keep-alive, bytes per connection | mid-head, bytes per connection | held (idle / mid-head) | RSS KiB before / held (idle; mid-head) |"
     echo "|---|---:|---:|---:|---:|"
-    for s in httpd nginx; do
-        eval "m=\$mem_$s"
-        case $m in
-        -) echo "| $s | not measured | | | |" ;;
-        failed*) echo "| $s | ${m} | | | |" ;;
-        *)
-            # shellcheck disable=SC2086 # four figures, meant to split
-            set -- $m
-            echo "| $s | $2 | $3 | $4 | $1 |"
-            ;;
-        esac
+    for s in httpd h2o lighttpd nginx; do
+        mi=- mp=-
+        eval "mi=\$mem_${s}_hold mp=\$mem_${s}_partial"
+        if [ "$mi" = - ] && [ "$mp" = - ]; then
+            echo "| $s | not measured | | | |"
+            continue
+        fi
+        echo "| $s | $(echo "$mi" | awk '{ print NF == 4 ? $1 : $0 }') | $(echo "$mp" | awk '{ print NF == 4 ? $1 : $0 }') | $(echo "$mi" | awk '{ print NF == 4 ? $2 : "-" }') / $(echo "$mp" | awk '{ print NF == 4 ? $2 : "-" }') | $(echo "$mi" | awk '{ print NF == 4 ? $3 " / " $4 : "-" }'); $(echo "$mp" | awk '{ print NF == 4 ? $3 " / " $4 : "-" }') |"
     done
     echo
     if [ -n "$parser_whole" ]; then
@@ -562,32 +753,36 @@ plotdata="$work/plot.dat"
         }'
     }
     for w in $worker_counts; do
-        target "httpd / nginx, keep-alive, $w worker(s)" \
-            "$(ratio "$(rate_of httpd keepalive "$w")" "$(rate_of nginx keepalive "$w")")" 1.2 higher " x"
-        target "httpd / nginx, Connection: close, $w worker(s)" \
-            "$(ratio "$(rate_of httpd close "$w")" "$(rate_of nginx close "$w")")" 1.0 higher " x"
-        # A new connection per request costs the client (wrk) more than
-        # either server: its requests/s tie, CPU per request tells them apart.
-        hc=$(figure httpd close "$w" | awk 'NF == 4 { print $4 }')
-        nc=$(figure nginx close "$w" | awk 'NF == 4 { print $4 }')
-        target "httpd / nginx by CPU per request (nginx's CPU / httpd's), Connection: close, $w worker(s)" \
-            "$(ratio "${nc:--}" "${hc:--}")" 1.0 higher " x"
-        fl=$(ratio "$(rate_of httpd keepalive "$w")" "$(rate_of floor keepalive "$w")")
-        [ "$fl" = - ] || fl=$(awk -v r="$fl" 'BEGIN { printf "%.0f", r * 100 }')
-        target "httpd / floor, keep-alive, $w worker(s)" "$fl" 85 higher " %"
-        # The same by CPU: when the client is the bottleneck, requests/s
-        # hide the difference, the server's CPU per request does not.
-        hc=$(figure httpd keepalive "$w" | awk 'NF == 4 { print $4 }')
-        fc=$(figure floor keepalive "$w" | awk 'NF == 4 { print $4 }')
-        fl=$(ratio "${fc:--}" "${hc:--}")
-        [ "$fl" = - ] || fl=$(awk -v r="$fl" 'BEGIN { printf "%.0f", r * 100 }')
-        target "httpd / floor by CPU per request (floor's CPU / httpd's), keep-alive, $w worker(s)" "$fl" 85 higher " %"
+        for c in keepalive close 64k; do
+            # First by requests/s: httpd's over the best peer's.
+            # shellcheck disable=SC2046 # a name and a figure, meant to split
+            set -- $(best_peer "$c" "$w" rate)
+            if [ $# -eq 2 ]; then
+                target "httpd first by requests/s, $(label_of "$c"), $w worker(s): httpd / best peer ($1)" \
+                    "$(ratio "$(rate_of httpd "$c" "$w")" "$2")" 1.00 higher " x"
+            fi
+            # First by CPU per request: the best peer's over httpd's.
+            # shellcheck disable=SC2046 # a name and a figure, meant to split
+            set -- $(best_peer "$c" "$w" cpu)
+            if [ $# -eq 2 ]; then
+                target "httpd first by CPU per request, $(label_of "$c"), $w worker(s): best peer ($1) / httpd" \
+                    "$(ratio "$2" "$(cpu_of httpd "$c" "$w")")" 1.00 higher " x"
+            fi
+        done
+        target "httpd keep-alive CPU per request over the floor's, $w worker(s)" \
+            "$(ratio "$(cpu_of httpd keepalive "$w")" "$(cpu_of floor keepalive "$w")")" 1.10 lower " x"
     done
-    case $mem_httpd in
-    - | failed*) m=- ;;
-    *) m=$(echo "$mem_httpd" | cut -d' ' -f1) ;;
-    esac
-    target "httpd, resident memory per idle connection" "$m" 1024 lower " bytes"
+    for mode in hold partial; do
+        eval "m=\$mem_httpd_$mode"
+        case $m in
+        - | failed*) m=- ;;
+        *) m=$(echo "$m" | cut -d' ' -f1) ;;
+        esac
+        case $mode in
+        hold) target "httpd, resident memory per idle keep-alive connection" "$m" 397 lower " bytes" ;;
+        partial) target "httpd, resident memory per connection in the middle of a small head" "$m" 2048 lower " bytes" ;;
+        esac
+    done
     target "parser, ${parser_size:-700}-byte request parsed whole" "${parser_whole:--}" 300 lower " ns"
     if [ -s "$notes" ]; then
         echo
@@ -617,12 +812,12 @@ set key top right
 set grid ytics
 set xtics rotate by -25 left
 set bmargin 8
-set multiplot layout 1,2 title 'httpd, nginx and the floor, wrk -c $connections ($(machine))'
+set multiplot layout 1,2 title 'httpd, h2o, lighttpd, nginx and the floor, wrk -c $connections; $pinning'
 set title 'requests per second (higher is better)'
 set yrange [0:*]
-plot '$plotdata' using 2:xtic(1) title 'httpd', '' using 3 title 'nginx', '' using 4 title 'floor'
-set title 'p99 latency, ms (lower is better)'
-plot '$plotdata' using 5:xtic(1) title 'httpd', '' using 6 title 'nginx', '' using 7 title 'floor'
+plot '$plotdata' using 2:xtic(1) title 'httpd', '' using 3 title 'h2o', '' using 4 title 'lighttpd', '' using 5 title 'nginx', '' using 6 title 'floor'
+set title 'server CPU per request, us (lower is better)'
+plot '$plotdata' using 7:xtic(1) title 'httpd', '' using 8 title 'h2o', '' using 9 title 'lighttpd', '' using 10 title 'nginx', '' using 11 title 'floor'
 unset multiplot
 PLOT
     echo "(plot: $out/results.png)"

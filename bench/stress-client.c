@@ -8,6 +8,8 @@
  *              latency percentiles, and every error counted;
  *   hold       C keep-alive connections, one request each, then held idle
  *              until SIGTERM (the memory figure per idle connection);
+ *   partial    C connections, each with a head sent but for its last empty
+ *              line, held (the memory figure for a request arriving);
  *   slowloris  C connections dripping a header one byte at a time, while a
  *              normal client measures how long its requests take;
  *   reset      connections reset (RST) in the middle of a request, or in
@@ -828,6 +830,50 @@ static int run_inflight(const options *o)
 /* --- slowloris --------------------------------------------------------------
  */
 
+/* partial: -c connections, each sends a request head without its final
+ * empty line, then holds it until a stop signal (or --hold-ms): what a
+ * server holds for a request in the middle of arriving. */
+static int run_partial(const options *o)
+{
+    char head[1024];
+    int n = snprintf(head, sizeof head,
+                     "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: " PROGRAM
+                     "\r\nAccept: */*\r\n",
+                     o->path, o->host);
+    if (n < 0 || (size_t)n >= sizeof head)
+        die(PROGRAM, "path too long: %s", o->path);
+    int *fds = calloc(o->clients, sizeof *fds);
+    if (fds == NULL)
+        die(PROGRAM, "out of memory");
+    int64_t deadline = monotonic_ns() + ms_to_ns(o->timeout_ms);
+    size_t held = 0;
+    for (size_t i = 0; i < (size_t)o->clients && !stop_requested(); i++) {
+        fds[i] = open_socket(o, 0);
+        if (fds[i] >= 0 && wait_fd(fds[i], POLLOUT, deadline) &&
+            send_all(fds[i], head, (size_t)n, deadline))
+            held++;
+    }
+    printf("head bytes: %d\n", n);
+    printf("held: %zu\n", held);
+    printf("failed: %zu\n", (size_t)o->clients - held);
+    fflush(stdout);
+    int64_t until = monotonic_ns() + ms_to_ns(o->hold_ms);
+    while (!stop_requested() && monotonic_ns() < until)
+        poll(NULL, 0, 50);
+    size_t closed = 0;
+    for (size_t i = 0; i < (size_t)o->clients; i++) {
+        if (fds[i] < 0)
+            continue;
+        char byte;
+        ssize_t r = recv(fds[i], &byte, 1, MSG_DONTWAIT);
+        closed += r == 0 || (r > 0) || (r < 0 && errno != EAGAIN);
+        close(fds[i]);
+    }
+    printf("answered or closed by the server while held: %zu\n", closed);
+    free(fds);
+    return 0;
+}
+
 static int run_slowloris(const options *o)
 {
     static const char drip[] = "GET / HTTP/1.1\r\nHost: slow\r\nX-Slow: ";
@@ -1335,64 +1381,68 @@ static int run_free_port(const char *host)
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: " PROGRAM " COMMAND -p PORT [options]\n"
-            "Load and fault clients for the benchmark and the stress "
-            "tests.\n"
-            "\n"
-            "Commands:\n"
-            "  get        one request; prints its status and body size\n"
-            "  load       -c keep-alive connections in a closed loop for "
-            "-d ms\n"
-            "  hold       -c connections, one request each, held until "
-            "SIGTERM\n"
-            "  slowloris  -c connections dripping a header byte every "
-            "--drip-ms\n"
-            "  reset      --mode request|response: reset mid-request or "
-            "mid-response\n"
-            "  noread     -c connections pipelining, never reading, for "
-            "-d ms\n"
-            "  exhaust    run a server (--pid) out of descriptors and back\n"
-            "  inflight   --slow slow requests plus -c loading; for "
-            "SIGTERM tests\n"
-            "  free-port  prints a port free now (needs no -p)\n"
-            "\n"
-            "Options:\n"
-            "  -p, --port PORT        the server's port (required)\n"
-            "  -H, --host ADDRESS     its IPv4 address (default 127.0.0.1)\n"
-            "  -c, --clients N        connections (default 10)\n"
-            "  -d, --duration-ms MS   how long (default 3000)\n"
-            "      --warmup-ms MS     load: run MS ms before measuring; "
-            "inflight:\n"
-            "                         start the slow ones after MS ms "
-            "(default 0)\n"
-            "      --path PATH        what to ask for (default /hello)\n"
-            "      --probe PATH       what the normal client asks for "
-            "(default\n"
-            "                         /hello)\n"
-            "      --probe-ms MS      a normal request every MS ms "
-            "(default 100)\n"
-            "      --close            load: send Connection: close\n"
-            "      --body-bytes N     POST a body of N bytes (default: "
-            "GET)\n"
-            "      --drip-ms MS       slowloris: one byte every MS ms "
-            "(default 100)\n"
-            "      --mode MODE        reset: request or response\n"
-            "      --rounds N         reset: rounds of -c (default 5)\n"
-            "      --rcvbuf BYTES     noread: receive buffer (default "
-            "4096)\n"
-            "      --pid PID          exhaust: the server's process id\n"
-            "      --slow N           inflight: slow connections (default "
-            "10)\n"
-            "      --slow-path PATH   inflight: their request (default\n"
-            "                         /sleep?ms=1000)\n"
-            "      --stats-path PATH  inflight: where the server says what "
-            "is busy\n"
-            "      --hold-ms MS       hold: at most this long (default "
-            "600000)\n"
-            "  -t, --timeout-ms MS    give up waiting after MS ms (default "
-            "10000)\n"
-            "  -h, --help             show this help\n");
+    fprintf(
+        out,
+        "usage: " PROGRAM " COMMAND -p PORT [options]\n"
+        "Load and fault clients for the benchmark and the stress "
+        "tests.\n"
+        "\n"
+        "Commands:\n"
+        "  get        one request; prints its status and body size\n"
+        "  load       -c keep-alive connections in a closed loop for "
+        "-d ms\n"
+        "  hold       -c connections, one request each, held until "
+        "SIGTERM\n"
+        "  partial    -c connections, each with an unfinished head, "
+        "held\n"
+        "             until SIGTERM\n"
+        "  slowloris  -c connections dripping a header byte every "
+        "--drip-ms\n"
+        "  reset      --mode request|response: reset mid-request or "
+        "mid-response\n"
+        "  noread     -c connections pipelining, never reading, for "
+        "-d ms\n"
+        "  exhaust    run a server (--pid) out of descriptors and back\n"
+        "  inflight   --slow slow requests plus -c loading; for "
+        "SIGTERM tests\n"
+        "  free-port  prints a port free now (needs no -p)\n"
+        "\n"
+        "Options:\n"
+        "  -p, --port PORT        the server's port (required)\n"
+        "  -H, --host ADDRESS     its IPv4 address (default 127.0.0.1)\n"
+        "  -c, --clients N        connections (default 10)\n"
+        "  -d, --duration-ms MS   how long (default 3000)\n"
+        "      --warmup-ms MS     load: run MS ms before measuring; "
+        "inflight:\n"
+        "                         start the slow ones after MS ms "
+        "(default 0)\n"
+        "      --path PATH        what to ask for (default /hello)\n"
+        "      --probe PATH       what the normal client asks for "
+        "(default\n"
+        "                         /hello)\n"
+        "      --probe-ms MS      a normal request every MS ms "
+        "(default 100)\n"
+        "      --close            load: send Connection: close\n"
+        "      --body-bytes N     POST a body of N bytes (default: "
+        "GET)\n"
+        "      --drip-ms MS       slowloris: one byte every MS ms "
+        "(default 100)\n"
+        "      --mode MODE        reset: request or response\n"
+        "      --rounds N         reset: rounds of -c (default 5)\n"
+        "      --rcvbuf BYTES     noread: receive buffer (default "
+        "4096)\n"
+        "      --pid PID          exhaust: the server's process id\n"
+        "      --slow N           inflight: slow connections (default "
+        "10)\n"
+        "      --slow-path PATH   inflight: their request (default\n"
+        "                         /sleep?ms=1000)\n"
+        "      --stats-path PATH  inflight: where the server says what "
+        "is busy\n"
+        "      --hold-ms MS       hold, partial: at most this long (default "
+        "600000)\n"
+        "  -t, --timeout-ms MS    give up waiting after MS ms (default "
+        "10000)\n"
+        "  -h, --help             show this help\n");
 }
 
 int main(int argc, char **argv)
@@ -1557,6 +1607,8 @@ int main(int argc, char **argv)
         return run_load(&o);
     if (strcmp(command, "hold") == 0)
         return run_hold(&o);
+    if (strcmp(command, "partial") == 0)
+        return run_partial(&o);
     if (strcmp(command, "inflight") == 0)
         return run_inflight(&o);
     if (strcmp(command, "slowloris") == 0)

@@ -182,6 +182,52 @@ H='Host: test\r\n'
     [ "${lines[2]}" = "Hello, world!" ]
 }
 
+# chunked_head PATH BYTES: a chunked POST head of exactly BYTES bytes, its
+# final CRLF included, padded by an X-Pad field; the last on its connection.
+chunked_head() {
+    local start="POST $1 HTTP/1.1\r\n${H}Connection: close\r\nTransfer-Encoding: chunked\r\nX-Pad: "
+    local bare
+    bare=$(printf '%b' "$start\r\n\r\n" | wc -c)
+    printf '%s%s\\r\\n\\r\\n' "$start" "$(printf 'p%.0s' $(seq 1 $(($2 - bare))))"
+}
+
+@test "chunked: a head of exactly --max-header-bytes, then its body, is answered at once" {
+    # The head filled the input buffer: the body was read into no room at
+    # all, a zero-byte read the loop repeated until --body-timeout (408).
+    start_server httpd --body-timeout 10000
+    local head
+    head=$(chunked_head /echo 8192)
+    [ "$(printf '%b' "$head" | wc -c)" -eq 8192 ]
+    probe --bodies "${head}3\r\nabc\r\n0\r\n\r\n"
+    [ "${lines[0]}" = "200 OK" ]
+    [ "${lines[1]}" = "abcclosed" ] # the echo has no newline
+    # and one byte less with an empty trailer section: not 431
+    head=$(chunked_head /echo 8191)
+    probe --bodies "${head}3\r\nabc\r\n0\r\n\r\n"
+    [ "${lines[0]}" = "200 OK" ]
+    [ "${lines[1]}" = "abcclosed" ]
+    # a body nobody reads (decoded in place) after the longest head
+    head=$(chunked_head /hello 8192)
+    probe --bodies "${head/POST/GET}3\r\nabc\r\n0\r\nX-T: 1\r\n\r\n"
+    [ "${lines[0]}" = "200 OK" ]
+    [ "${lines[1]}" = "Hello, world!" ]
+    [ "${lines[2]}" = "closed" ]
+}
+
+@test "chunked: after a head of 8,191 bytes, a 1 MB body and long trailers still arrive" {
+    start_server httpd --body-timeout 10000 --max-body 2000000
+    local head
+    head=$(chunked_head /echo 8191)
+    head -c 1000000 /dev/zero | tr '\0' 'z' >"$BATS_TEST_TMPDIR/data"
+    { printf "%x\r\n" 1000000; cat "$BATS_TEST_TMPDIR/data"; printf '\r\n0\r\n'
+      # a trailer section of 7,000 bytes: under the limit on its own
+      printf 'X-Trailer: %s\r\n\r\n' "$(printf 't%.0s' $(seq 1 6985))"; } \
+        >"$BATS_TEST_TMPDIR/body"
+    probe --bodies --file "$BATS_TEST_TMPDIR/body" "$head"
+    [ "${lines[0]}" = "200 OK" ]
+    [ "${lines[1]}" = "$(cat "$BATS_TEST_TMPDIR/data")closed" ]
+}
+
 @test "keep-alive: curl re-uses one connection for two requests" {
     need_curl
     start_server httpd
@@ -335,6 +381,60 @@ H='Host: test\r\n'
     [ "${lines[0]}" = "200 OK" ]
 }
 
+@test "memory: a head grows past the first buffer and field array, up to the limits" {
+    start_server httpd
+    # 64 fields (Host, 20, 41, Connection, X-Pad) and 8,192 bytes in all,
+    # sent in two pieces: the strings parsed from the first piece must
+    # follow the buffer as it grows
+    local first="" fields="" i head bare pad
+    for i in $(seq 1 20); do first+="X-First-$i: $i\r\n"; done
+    for i in $(seq 21 61); do fields+="X-Field-$i: $i\r\n"; done
+    head="GET /hello HTTP/1.1\r\n${H}${first}${fields}Connection: close\r\nX-Pad: "
+    bare=$(printf '%b' "${head}\r\n\r\n" | wc -c)
+    pad=$(printf 'p%.0s' $(seq 1 $((8192 - bare))))
+    [ "$(printf '%b' "${head}${pad}\r\n\r\n" | wc -c)" -eq 8192 ]
+    probe --gap 200 "GET /hello HTTP/1.1\r\n${H}${first}" \
+        "${fields}Connection: close\r\nX-Pad: ${pad}\r\n\r\n"
+    [ "${lines[0]}" = "200 OK" ]
+    [ "${lines[1]}" = "closed" ]
+    # one byte more is 431, and so is one field more, as they always were
+    probe "${head}${pad}p\r\n\r\n"
+    [ "${lines[0]}" = "431 Request Header Fields Too Large" ]
+    probe "${head}x\r\nX-65: 1\r\n\r\n"
+    [ "${lines[0]}" = "431 Request Header Fields Too Large" ]
+    # after a big head, small ones on the same connection
+    probe "GET /hello HTTP/1.1\r\n${H}${fields}X-Pad: ${pad}\r\n\r\nGET /hello HTTP/1.1\r\n${H}\r\nGET /hello HTTP/1.1\r\n${H}Connection: close\r\n\r\n"
+    [ "${lines[0]}" = "200 OK" ]
+    [ "${lines[1]}" = "200 OK" ]
+    [ "${lines[2]}" = "200 OK" ]
+}
+
+@test "memory: a connection in the middle of a small head holds under 3 KiB" {
+    [ -z "${NIO_SAN:-}" ] || skip "resident memory means little under a sanitizer"
+    start_server httpd --workers 1
+    probe "GET /hello HTTP/1.1\r\n${H}Connection: close\r\n\r\n"
+    local before after last fd i n=1000
+    local -a fds=()
+    before=$(server_kib VmRSS)
+    for i in $(seq 1 $n); do
+        exec {fd}<>"/dev/tcp/$SERVER_HOST/$SERVER_PORT"
+        printf 'GET /hello HTTP/1.1\r\nHost: test\r\nAccept: */*\r\n' >&$fd
+        fds+=("$fd")
+    done
+    # settled: the same figure twice, 200 ms apart (bounded)
+    after=$(server_kib VmRSS)
+    for i in $(seq 1 50); do
+        sleep 0.2
+        last=$after
+        after=$(server_kib VmRSS)
+        [ "$after" != "$last" ] || break
+    done
+    for fd in "${fds[@]}"; do exec {fd}>&-; done
+    echo "# $(((after - before) * 1024 / n)) bytes per connection" >&3
+    # 22 KiB each before the buffers started small; 2 KiB is the target
+    [ $(((after - before) * 1024 / n)) -lt 3072 ]
+}
+
 @test "limit: a body over --max-body is 413, before a byte of it is read" {
     start_server httpd --max-body 10
     probe --bodies "POST /echo HTTP/1.1\r\n${H}Content-Length: 10\r\nConnection: close\r\n\r\n0123456789"
@@ -369,6 +469,32 @@ H='Host: test\r\n'
     # the deadline is for the whole head: a fast drip within it is fine
     probe --drip 2 "GET /hello HTTP/1.1\r\n${H}Connection: close\r\n\r\n"
     [ "${lines[0]}" = "200 OK" ]
+}
+
+# raw_exchange BYTES: sends BYTES (printf escapes) on a fresh connection and
+# keeps every byte of the answer, up to the server's close, in RAW_FILE.
+raw_exchange() {
+    RAW_FILE="$BATS_TEST_TMPDIR/raw.out"
+    exec 5<>"/dev/tcp/$SERVER_HOST/$SERVER_PORT"
+    # shellcheck disable=SC2059 # the bytes are the format, escapes and all
+    printf "$1" >&5
+    timeout 20 cat <&5 >"$RAW_FILE" || true
+    exec 5<&-
+}
+
+@test "timeout: a 408 to an unfinished HEAD request has no body, like a 400 to one" {
+    start_server httpd --header-timeout 300
+    raw_exchange "HEAD /hello HTTP/1.1\r\n${H}"
+    head -n 1 "$RAW_FILE" | grep -q '^HTTP/1.1 408 '
+    grep -q $'^Content-Length: [1-9][0-9]*\r$' "$RAW_FILE" # as GET's would be
+    # nothing after the empty line that ends the head
+    [ "$(tail -c 4 "$RAW_FILE" | od -An -c | tr -d ' ')" = '\r\n\r\n' ]
+    raw_exchange "HEAD /hello HTTP/1.1\r\nBad Field: x\r\n\r\n"
+    head -n 1 "$RAW_FILE" | grep -q '^HTTP/1.1 400 '
+    [ "$(tail -c 4 "$RAW_FILE" | od -An -c | tr -d ' ')" = '\r\n\r\n' ]
+    # a GET's 408 still says why, in its body
+    raw_exchange "GET /hello HTTP/1.1\r\n${H}"
+    grep -q 'did not arrive in time' "$RAW_FILE"
 }
 
 @test "timeout: a connection that sends nothing is closed after --header-timeout" {
@@ -932,6 +1058,34 @@ TABLE
     [ "$output" = 404 ]
 }
 
+@test "static: a 2,040-byte directory path without its slash gets 301, however long its Location" {
+    need_curl
+    make_root
+    local seg path="" spaced="" i
+    seg=$(printf 'd%.0s' {1..254})
+    for i in 1 2 3 4 5 6 7 8; do path+="/$seg"; done # 2,040 bytes
+    mkdir -p "$ROOT$path"
+    echo deep >"$ROOT$path/index.html"
+    # the same depth in names of spaces: a Location of over 6 KiB
+    seg=$(printf ' %.0s' {1..254})
+    for i in 1 2 3 4 5 6 7 8; do spaced+="/$seg"; done
+    mkdir -p "$ROOT$spaced"
+    start_server httpd --root "$ROOT"
+    run curl -sS -D "$BATS_TEST_TMPDIR/h" -o /dev/null -w '%{http_code}' \
+        "$(url "$path")"
+    [ "$output" = 301 ]
+    [ "$(field "$BATS_TEST_TMPDIR/h" location)" = "$path/" ]
+    run curl -sSL "$(url "$path")"
+    [ "$output" = deep ]
+    run curl -sS -D "$BATS_TEST_TMPDIR/h" -o /dev/null -w '%{http_code}' \
+        "$(url "${spaced// /%20}")"
+    [ "$output" = 301 ]
+    [ "$(field "$BATS_TEST_TMPDIR/h" location)" = "${spaced// /%20}/" ]
+    # the next answer on the server is as small as ever
+    run curl -sS "$(url /sub/)"
+    [ "$output" = sub ]
+}
+
 @test "static: --list-dirs lists a directory with escaped names" {
     need_curl
     make_root
@@ -952,6 +1106,39 @@ TABLE
     [[ "$output" != *'.git'* ]]
     [[ "$output" != *'link-'* ]]
     [[ "$output" != *'fifo'* ]]
+}
+
+@test "static: --list-dirs cuts a huge listing, by count and by bytes, and says so" {
+    need_curl
+    make_root
+    local pad many="$ROOT/many" deep="" seg i
+    pad=$(printf 'n%.0s' {1..200})
+    mkdir "$many"
+    (cd "$many" && seq -f "$pad-%05g" 1 3000 | xargs touch)
+    seg=$(printf 'd%.0s' {1..254})
+    for i in 1 2 3 4 5 6 7 8; do deep+="/$seg"; done
+    mkdir -p "$ROOT$deep"
+    (cd "$ROOT$deep" && seq -f "$pad-%05g" 1 600 | xargs touch)
+    start_server httpd --root "$ROOT" --list-dirs
+    # 3,000 names: the first 1,000 read are listed
+    run curl -sS -o "$BATS_TEST_TMPDIR/list" -w '%{http_code}' "$(url /many/)"
+    [ "$output" = 200 ]
+    [ "$(grep -c "^<li><a href=\"/many/$pad-" "$BATS_TEST_TMPDIR/list")" -eq 1000 ]
+    grep -q '^<p>The listing is cut: only 1000 entries are shown.</p>$' \
+        "$BATS_TEST_TMPDIR/list"
+    # 600 names under a 2,040-byte path: over 1 MiB of page before 600
+    run curl -sS -o "$BATS_TEST_TMPDIR/list" -w '%{http_code}' \
+        "$(url "$deep/")"
+    [ "$output" = 200 ]
+    local shown
+    shown=$(grep -c '^<li><a href="/d' "$BATS_TEST_TMPDIR/list")
+    [ "$shown" -lt 600 ] && [ "$shown" -gt 100 ]
+    grep -q "^<p>The listing is cut: only $shown entries are shown.</p>\$" \
+        "$BATS_TEST_TMPDIR/list"
+    [ "$(wc -c <"$BATS_TEST_TMPDIR/list")" -lt $((1024 * 1024 + 8192)) ]
+    # a listing that fits is not cut
+    run curl -sS "$(url /docs/)"
+    [[ "$output" != *'listing is cut'* ]]
 }
 
 @test "static: no traversal spelling reaches a file outside the root" {

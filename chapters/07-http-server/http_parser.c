@@ -239,8 +239,12 @@ static http_method method_from(http_string name)
 const http_header *http_request_header(const http_request *request,
                                        const char *name)
 {
+    /* Lengths first: most fields differ in length from the one looked
+     * for, and a file request looks for six that are usually absent. */
+    size_t n = strlen(name);
     for (size_t i = 0; i < request->header_count; i++)
-        if (http_string_equals_nocase(request->headers[i].name, name))
+        if (request->headers[i].name.length == n &&
+            http_string_equals_nocase(request->headers[i].name, name))
             return &request->headers[i];
     return NULL;
 }
@@ -411,6 +415,7 @@ void http_parser_reset(http_parser *parser)
     parser->header_count = 0;
     parser->flags = 0;
     parser->trailers = false;
+    parser->wants_fields = false;
     parser->headers = parser->request_fields;
     parser->header_capacity = parser->request_capacity;
     /* A copy of an empty request, not a memset: compilers turn a memset
@@ -429,6 +434,69 @@ void http_parser_begin_trailers(http_parser *parser, http_header *fields,
                                   : parser->limits.max_headers;
     parser->trailers = true;
     parser->state = S_FIELD_START;
+}
+
+bool http_parser_wants_fields(const http_parser *parser)
+{
+    return parser->wants_fields;
+}
+
+void http_parser_set_fields(http_parser *parser, http_header *fields,
+                            size_t capacity)
+{
+    if (capacity > parser->limits.max_headers)
+        capacity = parser->limits.max_headers;
+    parser->request_fields = fields;
+    parser->request_capacity = capacity;
+    if (!parser->trailers) {
+        parser->headers = fields;
+        parser->header_capacity = capacity;
+    }
+    parser->wants_fields = false;
+    parser->fields_grow = true;
+}
+
+/* Moves s along with the bytes it points into, if it does. Compared as
+ * integers: `from` and s->data may belong to different objects. */
+static void rebase_string(http_string *s, uintptr_t from, size_t length,
+                          const char *to)
+{
+    uintptr_t at = (uintptr_t)s->data;
+    if (s->data != NULL && at >= from && at < from + length)
+        s->data = to + (at - from);
+}
+
+static void rebase_fields(http_header *fields, size_t count, uintptr_t from,
+                          size_t length, const char *to)
+{
+    for (size_t i = 0; i < count; i++) {
+        rebase_string(&fields[i].name, from, length, to);
+        rebase_string(&fields[i].value, from, length, to);
+    }
+}
+
+void http_request_rebase(http_request *r, const char *from, size_t length,
+                         const char *to)
+{
+    uintptr_t f = (uintptr_t)from;
+    rebase_string(&r->method_name, f, length, to);
+    rebase_string(&r->target, f, length, to);
+    rebase_string(&r->path, f, length, to);
+    rebase_string(&r->query, f, length, to);
+    rebase_string(&r->host, f, length, to);
+    rebase_string(&r->body, f, length, to);
+    if (r->headers != NULL)
+        rebase_fields(r->headers, r->header_count, f, length, to);
+    if (r->trailers != NULL)
+        rebase_fields(r->trailers, r->trailer_count, f, length, to);
+}
+
+void http_parser_rebase(http_parser *parser, const char *from, size_t length,
+                        const char *to)
+{
+    http_request_rebase(&parser->request, from, length, to);
+    rebase_fields(parser->headers, parser->header_count, (uintptr_t)from,
+                  length, to);
 }
 
 static http_parse_status fail(http_parser *p, int status, const char *reason)
@@ -799,6 +867,16 @@ static http_parse_status run(http_parser *p, const char *data, size_t length)
             while (value_end > p->value_start && is_ows(b[value_end - 1]))
                 value_end--;
             /* excerpt:end field-value */
+            if (p->header_count == p->header_capacity && p->fields_grow &&
+                !p->trailers && p->header_capacity < p->limits.max_headers) {
+                /* The array is full, the limit is not reached: stop before
+                 * this line until the caller gives a bigger array. */
+                p->scanned += i - first;
+                p->offset = p->name_start;
+                p->state = S_FIELD_START;
+                p->wants_fields = true;
+                return HTTP_PARSE_MORE;
+            }
             status = field_done(p, data, value_end);
             if (status != HTTP_PARSE_MORE)
                 return status;
@@ -856,7 +934,16 @@ enum chunked_state {
     K_SIZE_START, /* the first hex digit of a size */
     K_SIZE,
     K_BWS, /* whitespace after the size: a ';' must follow */
-    K_EXTENSION,
+    /* chunk-ext = *( BWS ";" BWS name [ BWS "=" BWS value ] ), RFC 9112
+     * §7.1.1: a name is a token, a value a token or a quoted-string. */
+    K_EXT_NAME_START, /* after ';': whitespace, then a name */
+    K_EXT_NAME,
+    K_EXT_AFTER_NAME,  /* whitespace, then '=', ';' or the CR */
+    K_EXT_VALUE_START, /* after '=': whitespace, then a value */
+    K_EXT_TOKEN,
+    K_EXT_QUOTED,
+    K_EXT_QUOTED_PAIR, /* the byte after a backslash */
+    K_EXT_AFTER_VALUE, /* whitespace, then ';' or the CR */
     K_SIZE_LF,
     K_DATA,
     K_DATA_CR,
@@ -921,7 +1008,7 @@ http_chunked_status http_chunked_decode(http_chunked_decoder *d,
                     FAIL(400, "chunk size overflows");
                 d->size = (d->size << 4) | (uint64_t)hex_value(c);
             } else if (c == ';') {
-                d->state = K_EXTENSION;
+                d->state = K_EXT_NAME_START;
             } else if (is_ows(c)) {
                 d->state = K_BWS;
             } else if (c == '\r') {
@@ -934,17 +1021,73 @@ http_chunked_status http_chunked_decode(http_chunked_decoder *d,
         /* excerpt:end chunk-size */
         case K_BWS:
             if (c == ';')
-                d->state = K_EXTENSION;
+                d->state = K_EXT_NAME_START;
             else if (!is_ows(c))
                 FAIL(400, "whitespace after chunk size");
             i++;
             break;
-        case K_EXTENSION:
-            /* Extensions are ignored, but only printable bytes may pass. */
-            if (c == '\r')
+        /* Extensions are ignored, but they must follow the grammar: a
+         * byte the RFC does not allow is an error, as in the head. */
+        case K_EXT_NAME_START:
+            if (is_class(c, C_TCHAR))
+                d->state = K_EXT_NAME;
+            else if (!is_ows(c))
+                FAIL(400, "chunk extension without a name");
+            i++;
+            break;
+        case K_EXT_NAME:
+        case K_EXT_AFTER_NAME:
+            if (d->state == K_EXT_NAME && is_class(c, C_TCHAR))
+                ; /* more of the name */
+            else if (is_ows(c))
+                d->state = K_EXT_AFTER_NAME;
+            else if (c == '=')
+                d->state = K_EXT_VALUE_START;
+            else if (c == ';')
+                d->state = K_EXT_NAME_START;
+            else if (c == '\r')
                 d->state = K_SIZE_LF;
-            else if (!is_class(c, C_VALUE))
+            else
                 FAIL(400, "invalid chunk extension");
+            i++;
+            break;
+        case K_EXT_VALUE_START:
+            if (c == '"')
+                d->state = K_EXT_QUOTED;
+            else if (is_class(c, C_TCHAR))
+                d->state = K_EXT_TOKEN;
+            else if (!is_ows(c))
+                FAIL(400, "chunk extension without a value");
+            i++;
+            break;
+        case K_EXT_TOKEN:
+        case K_EXT_AFTER_VALUE:
+            if (d->state == K_EXT_TOKEN && is_class(c, C_TCHAR))
+                ; /* more of the value */
+            else if (is_ows(c))
+                d->state = K_EXT_AFTER_VALUE;
+            else if (c == ';')
+                d->state = K_EXT_NAME_START;
+            else if (c == '\r')
+                d->state = K_SIZE_LF;
+            else
+                FAIL(400, "invalid chunk extension");
+            i++;
+            break;
+        case K_EXT_QUOTED:
+            /* qdtext: HTAB, SP, VCHAR but '"' and '\\', obs-text */
+            if (c == '"')
+                d->state = K_EXT_AFTER_VALUE;
+            else if (c == '\\')
+                d->state = K_EXT_QUOTED_PAIR;
+            else if (!is_class(c, C_VALUE))
+                FAIL(400, "invalid quoted chunk extension");
+            i++;
+            break;
+        case K_EXT_QUOTED_PAIR:
+            if (!is_class(c, C_VALUE))
+                FAIL(400, "invalid quoted chunk extension");
+            d->state = K_EXT_QUOTED;
             i++;
             break;
         case K_SIZE_LF:

@@ -182,6 +182,8 @@ typedef struct http_parser {
     http_request request; /* filled in as the head is read */
     unsigned flags;
     bool trailers;
+    bool fields_grow;  /* the caller grows the array (set_fields) */
+    bool wants_fields; /* it is full below max_headers */
 } http_parser;
 
 /* Prepares a parser for a request. `headers` (capacity entries) receives the
@@ -198,6 +200,24 @@ void http_parser_reset(http_parser *parser);
 http_parse_status http_parser_parse_request(http_parser *parser,
                                             const char *data, size_t length,
                                             http_request *request);
+
+/* A caller that starts with a small field array (memory for the common
+ * case) may grow it on demand instead: once it has called set_fields, a
+ * full array below max_headers is not 431 but HTTP_PARSE_MORE with
+ * wants_fields true. It then gives set_fields a bigger array holding the
+ * same fields (realloc does) and parses the same bytes again. */
+bool http_parser_wants_fields(const http_parser *parser);
+void http_parser_set_fields(http_parser *parser, http_header *fields,
+                            size_t capacity);
+
+/* The bytes being parsed were moved from from[0..length) to `to` (into a
+ * bigger buffer): every string parsed so far follows them. Call it before
+ * `from` is freed. request_rebase does the same for a finished request,
+ * its headers and its trailers. */
+void http_parser_rebase(http_parser *parser, const char *from, size_t length,
+                        const char *to);
+void http_request_rebase(http_request *r, const char *from, size_t length,
+                         const char *to);
 
 /* Prepares the parser for a chunked body's trailer section: field lines up
  * to an empty line, with the same rules and limits as the header section
@@ -244,7 +264,8 @@ void http_chunked_init(http_chunked_decoder *decoder, uint64_t max_body,
  * out_capacity bytes. `out` may be `in` itself: data only ever moves
  * towards the front, so a body can be decoded in place. Sets *consumed
  * (input bytes used) and *produced (data bytes written). Sizes are strict
- * hex with an overflow check; extensions are checked for stray bytes and
+ * hex with an overflow check; extensions must follow the grammar
+ * of RFC 9112 §7.1.1 (name, optional token or quoted value) and are then
  * ignored; CRLF must end every size line and every chunk's data. */
 http_chunked_status http_chunked_decode(http_chunked_decoder *decoder,
                                         const uint8_t *in, size_t length,

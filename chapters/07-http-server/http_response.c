@@ -20,8 +20,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+enum {
+    HEAD_LIMIT = 65536, /* the status line and every field, at most */
+    HEAD_SPARE = 256    /* the head's own lines around the handler's fields */
+};
+
 struct http_response {
     int status;
+    size_t head_capacity; /* what head and fields start at, and go back to */
     buffer *head;
     buffer *fields;
     buffer *spare; /* the reusable body buffer */
@@ -79,8 +85,9 @@ http_response *http_response_create(size_t head_capacity, size_t body_capacity,
     http_response *r = calloc(1, sizeof *r);
     if (r == NULL)
         return NULL;
-    r->head = buffer_allocate(head_capacity);
-    r->fields = buffer_allocate(head_capacity / 2);
+    r->head_capacity = head_capacity > HEAD_SPARE ? head_capacity : HEAD_SPARE;
+    r->head = buffer_allocate(r->head_capacity);
+    r->fields = buffer_allocate(r->head_capacity / 2);
     r->spare = buffer_allocate(body_capacity);
     r->tail = buffer_allocate(8);
     if (r->head == NULL || r->fields == NULL || r->spare == NULL ||
@@ -121,6 +128,20 @@ void http_response_free(http_response *r)
     free(r);
 }
 
+/* A head or field buffer that grew for one response goes back to its
+ * first size: a long Location once must not cost every later request. */
+static void head_shrink(buffer **b, size_t capacity)
+{
+    if (buffer_capacity(*b) > capacity) {
+        buffer *small = buffer_allocate(capacity);
+        if (small != NULL) {
+            buffer_free(*b);
+            *b = small;
+        }
+    }
+    buffer_clear(*b);
+}
+
 void http_response_reset(http_response *r)
 {
     drop_stream(r);
@@ -130,8 +151,8 @@ void http_response_reset(http_response *r)
     buffer_clear(r->body);
     buffer_free(r->ref);
     r->ref = NULL;
-    buffer_clear(r->head);
-    buffer_clear(r->fields);
+    head_shrink(&r->head, r->head_capacity);
+    head_shrink(&r->fields, r->head_capacity / 2);
     buffer_clear(r->tail);
     r->status = 200;
     r->chunked = false;
@@ -199,29 +220,86 @@ static bool put_uint(buffer *b, uint64_t value, unsigned base)
 }
 /* lab:end put_uint */
 
-/* excerpt:begin add-header */
-bool http_response_add_header(http_response *r, const char *name,
-                              const char *value)
+/* Makes room for `more` bytes at the end of *b, doubling (up to `limit`)
+ * and keeping what it holds. */
+static bool grow(buffer **b, size_t more, size_t limit)
 {
-    /* The framework writes these from what it knows; a handler that set
-     * them could contradict the body it sent. */
-    static const char *const reserved[] = {
-        "content-length", "transfer-encoding", "connection", "date", "server"};
-    size_t n = strlen(name), v = strlen(value);
-    if (!http_is_token(name, n))
+    size_t used = buffer_position(*b);
+    if (buffer_remaining(*b) >= more)
+        return true;
+    if (more > limit - used)
         return false;
-    for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
-        if (http_string_equals_nocase((http_string){name, n}, reserved[i]))
-            return false;
-    for (size_t i = 0; i < v; i++) {
+    size_t capacity = buffer_capacity(*b);
+    while (capacity - used < more)
+        capacity = capacity > limit / 2 ? limit : capacity * 2;
+    buffer *bigger = buffer_allocate(capacity);
+    if (bigger == NULL)
+        return false;
+    buffer_put_bytes(bigger, buffer_const_array(*b), used);
+    buffer_free(*b);
+    *b = bigger;
+    return true;
+}
+
+/* excerpt:begin add-header */
+/* True when value[0..length) holds no control byte but HTAB, and no DEL:
+ * eight bytes at a time (a word with a byte below 0x20 or a DEL is then
+ * looked at byte by byte, since HTAB is allowed). Each response adds a
+ * hundred bytes of values or so, every one of them checked. */
+static bool value_is_clean(const char *value, size_t length)
+{
+    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+    size_t i = 0;
+    for (; i + 8 <= length; i += 8) {
+        uint64_t x, del;
+        memcpy(&x, value + i, 8);
+        del = x ^ (0x7f * ones);
+        /* a byte below 0x20, or a byte equal to 0x7f: exact, no borrow
+         * starts at a byte that is not one of them */
+        if ((((x - 0x20 * ones) & ~x) | ((del - ones) & ~del)) & highs)
+            break;
+    }
+    for (; i < length; i++) {
         unsigned char c = (unsigned char)value[i];
         if ((c < 0x20 && c != '\t') || c == 0x7f)
             return false; /* CR or LF here would start a new field */
     }
-    if (buffer_remaining(r->fields) < n + v + 4)
+    return true;
+}
+
+bool http_response_add_header(http_response *r, const char *name,
+                              const char *value)
+{
+    /* The framework writes these from what it knows; a handler that set
+     * them could contradict the body it sent. Compared only when the
+     * length matches, which few names do. */
+    static const struct {
+        const char *name;
+        size_t length;
+    } reserved[] = {{"content-length", 14},
+                    {"transfer-encoding", 17},
+                    {"connection", 10},
+                    {"date", 4},
+                    {"server", 6}};
+    size_t n = strlen(name), v = strlen(value);
+    if (!http_is_token(name, n))
         return false;
-    return put(r->fields, name, n) && put(r->fields, ": ", 2) &&
-           put(r->fields, value, v) && put(r->fields, "\r\n", 2);
+    for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
+        if (n == reserved[i].length &&
+            http_string_equals_nocase((http_string){name, n}, reserved[i].name))
+            return false;
+    if (!value_is_clean(value, v))
+        return false;
+    if (!grow(&r->fields, n + v + 4, HEAD_LIMIT - HEAD_SPARE))
+        return false;
+    /* One copy per part, straight into the buffer: the room is there. */
+    char *at = (char *)buffer_array(r->fields) + buffer_position(r->fields);
+    memcpy(at, name, n);
+    memcpy(at + n, ": ", 2);
+    memcpy(at + n + 2, value, v);
+    memcpy(at + n + 2 + v, "\r\n", 2);
+    buffer_set_position(r->fields, buffer_position(r->fields) + n + v + 4);
+    return true;
 }
 /* excerpt:end add-header */
 
@@ -341,12 +419,14 @@ bool http_response_finish(http_response *r, const http_finish *how)
         r->chunked && how->minor_version >= 1 && !bodiless && !streamed;
     bool keep_alive = how->keep_alive && !r->close;
 
+    buffer_clear(r->head);
+    bool ok =
+        grow(&r->head, buffer_position(r->fields) + HEAD_SPARE, HEAD_LIMIT);
     buffer *h = r->head;
-    buffer_clear(h);
-    bool ok = put_text(h, "HTTP/1.1 ") && put_uint(h, (uint64_t)status, 10) &&
-              put(h, " ", 1) && put_text(h, http_status_reason(status)) &&
-              put(h, "\r\n", 2) && put(h, how->date, how->date_length) &&
-              put_text(h, "Server: nio-c\r\n");
+    ok = ok && put_text(h, "HTTP/1.1 ") && put_uint(h, (uint64_t)status, 10) &&
+         put(h, " ", 1) && put_text(h, http_status_reason(status)) &&
+         put(h, "\r\n", 2) && put(h, how->date, how->date_length) &&
+         put_text(h, "Server: nio-c\r\n");
     if (chunked) {
         ok = ok && put_text(h, "Transfer-Encoding: chunked\r\n");
     } else if (!bodiless) {

@@ -47,9 +47,11 @@ const char *http_status_reason(int status);
 #define HTTP_UINT_DIGITS 20
 size_t http_format_uint(char *out, uint64_t value, unsigned base);
 
-/* head_capacity: room for the status line and every field (fields past it
- * are refused); body_capacity: the reusable body buffer; body_limit: the
- * most a handler may write (the body grows up to it). NULL on ENOMEM. */
+/* head_capacity: the first room for the status line and the fields, which
+ * grow as needed up to 64 KiB (fields past that are refused) and shrink
+ * back for the next response; body_capacity: the reusable body buffer;
+ * body_limit: the most a handler may write (the body grows up to it). NULL on
+ * ENOMEM. */
 http_response *http_response_create(size_t head_capacity, size_t body_capacity,
                                     size_t body_limit);
 void http_response_free(http_response *r);
@@ -62,7 +64,7 @@ void http_response_set_status(http_response *r, int status);
 int http_response_status(const http_response *r);
 /* Adds "name: value". False (and nothing added) when the name is not a
  * token, the value holds CR, LF or NUL, the name is one the framework
- * writes itself, or there is no room. */
+ * writes itself, or the fields would pass 64 KiB (or memory runs out). */
 bool http_response_add_header(http_response *r, const char *name,
                               const char *value);
 /* Appends to the body (copied). False when the body limit or memory runs

@@ -48,14 +48,23 @@
 enum {
     ACCEPT_BATCH = 64,     /* connections taken per wakeup of the boss */
     WORKER_ACCEPTS = 1,    /* per wakeup of a worker, so that they share */
+    ALONE_ACCEPTS = 16,    /* per wakeup of the only worker: nobody to share */
     ACCEPT_PAUSE_MS = 100, /* out of descriptors: wait, then try again */
     LINGER_MS = 1000,      /* reading what a closed client still sends */
     FREE_CONTEXTS = 64,    /* working memory kept per worker for reuse */
     RESPONSE_HEAD = 4096,  /* status line and fields */
     RESPONSE_BODY = 4096,  /* the reusable response body */
     RESPONSE_LIMIT = 16 << 20,
-    CHUNK_LINE = 4096,    /* longest chunk-size line, extensions included */
-    CHUNKED_START = 16384 /* first size of a chunked request body */
+    CHUNK_LINE = 4096,     /* longest chunk-size line, extensions included */
+    CHUNKED_START = 16384, /* first size of a chunked request body */
+    /* A connection's input buffer and field array start small, enough for
+     * the usual head, and double only when a request needs it: up to
+     * max_header_bytes and max_headers for a head, and past the head by
+     * CHUNKED_ROOM for chunk framing or max_header_bytes for trailers. */
+    IN_FIRST = 512,
+    FIELDS_FIRST = 8,
+    CHUNKED_ROOM = 16384,
+    READ_ROOM = 1024 /* below this, a body read grows the buffer first */
 };
 
 typedef enum phase {
@@ -87,11 +96,12 @@ typedef struct context {
     struct context *next_free;
     buffer *in; /* bytes received: the head, then body bytes */
     http_parser parser;
-    http_header *fields; /* max_headers entries: headers, then trailers */
+    http_header *fields; /* headers, then trailers; grows to max_headers */
+    size_t field_capacity;
     http_request request;
-    http_response *response;
-    buffer *interim; /* "HTTP/1.1 100 Continue" */
-    buffer *body;    /* the request body, for routes that read it */
+    http_response *response; /* from the worker, only while answering */
+    buffer *interim;         /* "HTTP/1.1 100 Continue", when asked for */
+    buffer *body;            /* the request body, for routes that read it */
     http_chunked_decoder chunked;
     const http_route *route;
     int framework_status; /* 404, 405, 501, 204 when route is NULL */
@@ -134,6 +144,8 @@ struct worker {
     connection *connections;
     context *free_list;
     size_t free_count;
+    http_response *responses[FREE_CONTEXTS]; /* spares for reuse */
+    size_t response_count;
     timeout_list timeouts[T_KINDS];
     event_loop_timer sweep_timer;
     int64_t sweep_at;
@@ -214,25 +226,33 @@ static void context_free(context *ctx)
     free(ctx);
 }
 
+static size_t first_in(const http_limits *limits)
+{
+    return limits->max_header_bytes < IN_FIRST ? limits->max_header_bytes
+                                               : IN_FIRST;
+}
+
+static size_t first_fields(const http_limits *limits)
+{
+    return limits->max_headers < FIELDS_FIRST ? limits->max_headers
+                                              : FIELDS_FIRST;
+}
+
 static context *context_new(const http_server *s)
 {
     const http_limits *limits = &s->config.limits;
     context *ctx = calloc(1, sizeof *ctx);
     if (ctx == NULL)
         return NULL;
-    /* The input buffer holds a whole head, no more: the parser reaches
-     * its limits (414, 431) before the buffer can fill. */
-    ctx->in = buffer_allocate(limits->max_header_bytes);
-    ctx->interim = buffer_allocate(32);
-    ctx->fields = calloc(limits->max_headers, sizeof *ctx->fields);
-    ctx->response =
-        http_response_create(RESPONSE_HEAD, RESPONSE_BODY, RESPONSE_LIMIT);
-    if (ctx->in == NULL || ctx->interim == NULL || ctx->fields == NULL ||
-        ctx->response == NULL) {
+    ctx->in = buffer_allocate(first_in(limits));
+    ctx->field_capacity = first_fields(limits);
+    ctx->fields = calloc(ctx->field_capacity, sizeof *ctx->fields);
+    if (ctx->in == NULL || ctx->fields == NULL) {
         context_free(ctx);
         return NULL;
     }
-    http_parser_init(&ctx->parser, limits, ctx->fields, limits->max_headers);
+    http_parser_init(&ctx->parser, limits, ctx->fields, ctx->field_capacity);
+    http_parser_set_fields(&ctx->parser, ctx->fields, ctx->field_capacity);
     return ctx;
 }
 
@@ -252,7 +272,8 @@ static void context_next_request(context *ctx)
     buffer_free(ctx->body);
     ctx->body = NULL;
     http_parser_reset(&ctx->parser);
-    http_response_reset(ctx->response);
+    if (ctx->response != NULL)
+        http_response_reset(ctx->response);
     memset(&ctx->request, 0, sizeof ctx->request);
     ctx->route = NULL;
     ctx->framework_status = 0;
@@ -267,10 +288,65 @@ static void context_next_request(context *ctx)
     ctx->refused = false;
 }
 
+/* excerpt:begin response-spares */
+/* A connection gets a response only once it has something to answer,
+ * from the worker's spares, and gives it back as soon as it is sent: a
+ * connection in the middle of a head holds none of its ~10 KiB. */
+static http_response *response_acquire(worker *w, context *ctx)
+{
+    if (ctx->response == NULL)
+        ctx->response = w->response_count > 0
+                            ? w->responses[--w->response_count]
+                            : http_response_create(RESPONSE_HEAD, RESPONSE_BODY,
+                                                   RESPONSE_LIMIT);
+    return ctx->response;
+}
+
+static void response_release(worker *w, context *ctx)
+{
+    http_response *r = ctx->response;
+    ctx->response = NULL;
+    if (r == NULL)
+        return;
+    http_response_reset(r);
+    if (w->response_count < FREE_CONTEXTS)
+        w->responses[w->response_count++] = r;
+    else
+        http_response_free(r);
+}
+/* excerpt:end response-spares */
+
+/* A buffer or array that grew for one big request goes back to its first
+ * size once the connection is idle. */
+static void context_shrink(const http_limits *limits, context *ctx)
+{
+    if (buffer_capacity(ctx->in) > first_in(limits)) {
+        buffer *small = buffer_allocate(first_in(limits));
+        if (small != NULL) {
+            buffer_free(ctx->in);
+            ctx->in = small;
+        }
+    }
+    buffer_clear(ctx->in);
+    if (ctx->field_capacity > first_fields(limits)) {
+        http_header *small =
+            realloc(ctx->fields, first_fields(limits) * sizeof *ctx->fields);
+        if (small != NULL) {
+            ctx->fields = small;
+            ctx->field_capacity = first_fields(limits);
+            http_parser_set_fields(&ctx->parser, small, ctx->field_capacity);
+            http_parser_reset(&ctx->parser);
+        }
+    }
+}
+
 static void context_release(worker *w, context *ctx)
 {
     context_next_request(ctx);
-    buffer_clear(ctx->in);
+    response_release(w, ctx);
+    buffer_free(ctx->interim);
+    ctx->interim = NULL;
+    context_shrink(&w->server->config.limits, ctx);
     if (w->free_count >= FREE_CONTEXTS) {
         context_free(ctx);
         return;
@@ -296,6 +372,50 @@ static void in_remove(buffer *in, size_t at, size_t n)
     size_t held = buffer_position(in);
     memmove(b + at, b + at + n, held - at - n);
     buffer_set_position(in, held - n);
+}
+
+/* excerpt:begin in-grow */
+/* Doubles `in` (up to `limit` bytes) and keeps its bytes; every string
+ * the parser found in them - method, target, fields - moves with them.
+ * False at the limit or out of memory. */
+static bool in_grow(context *ctx, size_t limit)
+{
+    buffer *old = ctx->in;
+    size_t capacity = buffer_capacity(old);
+    if (capacity >= limit)
+        return false;
+    buffer *b = buffer_allocate(capacity < limit / 2 ? capacity * 2 : limit);
+    if (b == NULL)
+        return false;
+    buffer_put_bytes(b, buffer_const_array(old), buffer_position(old));
+    const char *from = (const char *)buffer_const_array(old);
+    const char *to = (const char *)buffer_const_array(b);
+    http_parser_rebase(&ctx->parser, from, capacity, to);
+    http_request_rebase(&ctx->request, from, capacity, to);
+    buffer_free(old);
+    ctx->in = b;
+    return true;
+}
+/* excerpt:end in-grow */
+
+/* Doubles the field array (up to `limit` entries); the parser and the
+ * request follow it. */
+static bool fields_grow(context *ctx, size_t limit)
+{
+    if (ctx->field_capacity >= limit)
+        return false;
+    size_t bigger =
+        ctx->field_capacity * 2 < limit ? ctx->field_capacity * 2 : limit;
+    bool request_uses = ctx->request.headers == ctx->fields;
+    http_header *f = realloc(ctx->fields, bigger * sizeof *f);
+    if (f == NULL)
+        return false;
+    if (request_uses) /* the old pointer may not even be compared now */
+        ctx->request.headers = f;
+    ctx->fields = f;
+    ctx->field_capacity = bigger;
+    http_parser_set_fields(&ctx->parser, f, bigger);
+    return true;
 }
 
 /* --- timeouts ------------------------------------------------------------ */
@@ -477,6 +597,10 @@ static void respond(connection *c)
     context *ctx = c->ctx;
     worker *w = c->w;
     http_response *res = ctx->response;
+    if (res == NULL) { /* out of memory for it: WRITING closes */
+        c->phase = P_WRITING;
+        return;
+    }
     size_t date_length;
     const char *date = http_date_line(&w->date, &date_length);
     http_finish how = {
@@ -528,7 +652,11 @@ static void respond_error(connection *c, int status, const char *reason)
            status, reason);
     ctx->keep_alive = false;
     ctx->refused = true;
-    http_response *res = ctx->response;
+    http_response *res = response_acquire(c->w, ctx);
+    if (res == NULL) {
+        respond(c);
+        return;
+    }
     http_response_reset(res);
     http_response_set_status(res, status);
     http_response_add_header(res, "Content-Type", "text/plain; charset=utf-8");
@@ -591,6 +719,10 @@ static void run_handler(connection *c)
 {
     context *ctx = c->ctx;
     http_server *s = c->w->server;
+    if (response_acquire(c->w, ctx) == NULL) {
+        respond(c);
+        return;
+    }
     http_response_reset(ctx->response);
     if (ctx->route == NULL) {
         respond_framework(c);
@@ -620,6 +752,12 @@ static void send_interim(connection *c)
 {
     context *ctx = c->ctx;
     static const char text[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    if (ctx->interim == NULL &&
+        (ctx->interim = buffer_allocate(sizeof text)) == NULL) {
+        c->phase = P_BODY; /* no 100: the client sends after a pause */
+        set_timeout(c, T_BODY);
+        return;
+    }
     buffer_clear(ctx->interim);
     buffer_put_bytes(ctx->interim, text, sizeof text - 1);
     buffer_flip(ctx->interim);
@@ -771,9 +909,16 @@ static bool read_body(connection *c)
                     break; /* wait for bytes */
                 }
                 ctx->reading_trailers = true;
-                http_parser_begin_trailers(
-                    &ctx->parser, ctx->fields + r->header_count,
-                    c->w->server->config.limits.max_headers - r->header_count);
+                /* Trailers share the field array, at its full size. */
+                size_t max_headers = c->w->server->config.limits.max_headers;
+                while (ctx->field_capacity < max_headers)
+                    if (!fields_grow(ctx, max_headers)) {
+                        respond_error(c, 500, "out of memory for trailers");
+                        return true;
+                    }
+                http_parser_begin_trailers(&ctx->parser,
+                                           ctx->fields + r->header_count,
+                                           max_headers - r->header_count);
                 continue;
             }
             size_t count = 0, consumed = 0;
@@ -784,13 +929,8 @@ static bool read_body(connection *c)
                 respond_error(c, ctx->parser.status, ctx->parser.reason);
                 return true;
             }
-            if (ts == HTTP_PARSE_MORE) {
-                if (!buffer_has_remaining(ctx->in)) {
-                    respond_error(c, 431, "trailer section too large");
-                    return true;
-                }
-                break;
-            }
+            if (ts == HTTP_PARSE_MORE)
+                break; /* on_readable makes room, up to the limit */
             r->trailers = ctx->fields + r->header_count;
             r->trailer_count = count;
             ctx->cursor += consumed;
@@ -832,6 +972,7 @@ static bool finish_request(connection *c)
     /* lab:begin finish_request "Connections" conn_close(c); return false; */
     context *ctx = c->ctx;
     worker *w = c->w;
+    response_release(w, ctx);
     if (!ctx->keep_alive || w->draining) {
         if (c->peer_closed || client_done(c)) {
             conn_close(c);
@@ -901,6 +1042,12 @@ static void advance(connection *c)
                 continue;
             }
             if (st == HTTP_PARSE_MORE) {
+                if (http_parser_wants_fields(&ctx->parser)) {
+                    if (!fields_grow(ctx,
+                                     c->w->server->config.limits.max_headers))
+                        respond_error(c, 500, "out of memory for the fields");
+                    continue; /* the same bytes, into the bigger array */
+                }
                 if (c->peer_closed) {
                     conn_close(c);
                     return;
@@ -918,6 +1065,10 @@ static void advance(connection *c)
             continue;
         case P_HANDLING: return;
         case P_WRITING: {
+            if (ctx->response == NULL && !ctx->sending_interim) {
+                conn_close(c); /* nothing to answer with */
+                return;
+            }
             /* excerpt:begin write */
             size_t count = 1;
             buffer *const *out = &ctx->interim;
@@ -995,6 +1146,10 @@ static void on_timeout(connection *c)
 {
     switch (c->phase) {
     case P_HEAD:
+        /* The method may be known although the head is not: an answer to
+         * HEAD has no body, complete head or not, or a strict client
+         * reads our body as the start of a garbage response. */
+        c->ctx->request.method = c->ctx->parser.request.method;
         respond_error(c, 408, "the request head did not arrive in time");
         advance(c);
         return;
@@ -1010,6 +1165,41 @@ static void on_timeout(connection *c)
     }
 }
 
+/* excerpt:begin make-room */
+/* Before a read into `in`: a full buffer would read nothing, and a
+ * level-triggered selector would wake the loop again at once, a spin. A
+ * head may grow to max_header_bytes (the parser answers 431 there); past
+ * a head, chunk framing gets CHUNKED_ROOM and a trailer section
+ * max_header_bytes. A body is never read a few bytes at a time because a
+ * long head left little room. False when answered or closed. */
+static bool make_room(connection *c)
+{
+    context *ctx = c->ctx;
+    const http_limits *limits = &c->w->server->config.limits;
+    size_t left = buffer_remaining(ctx->in);
+    if (c->phase == P_BODY) {
+        size_t limit =
+            ctx->cursor +
+            (ctx->reading_trailers ? limits->max_header_bytes : CHUNKED_ROOM);
+        while (left < READ_ROOM && in_grow(ctx, limit))
+            left = buffer_remaining(ctx->in);
+    } else if (left == 0 && (c->phase == P_WAIT || c->phase == P_HEAD)) {
+        in_grow(ctx, limits->max_header_bytes);
+        left = buffer_remaining(ctx->in);
+    }
+    if (left > 0)
+        return true;
+    if (c->phase == P_BODY && ctx->reading_trailers)
+        respond_error(c, 431, "trailer section too large");
+    else if (c->phase == P_BODY || c->phase == P_HEAD || c->phase == P_WAIT)
+        respond_error(c, 500, "out of memory for the request");
+    else
+        return true; /* DISCARD and LINGER empty the buffer themselves */
+    advance(c);
+    return false;
+}
+/* excerpt:end make-room */
+
 static void on_readable(connection *c)
 {
     if (c->ctx == NULL && (c->ctx = context_acquire(c->w)) == NULL) {
@@ -1022,6 +1212,10 @@ static void on_readable(connection *c)
     buffer *into = ctx->in;
     if (c->phase == P_BODY && ctx->request.body_kind == HTTP_BODY_LENGTH)
         into = ctx->body; /* exactly the body's size: never the next one */
+    else if (!make_room(c))
+        return; /* answered, or closed */
+    else
+        into = ctx->in; /* make_room may have moved it */
     ssize_t n = channel_read(c->ch, into);
     if (n == CHANNEL_ERROR) {
         conn_close(c);
@@ -1099,6 +1293,10 @@ static void adopt(event_loop *loop, void *arg)
     }
     c->phase = P_WAIT;
     set_timeout(c, T_HEADER); /* the first head counts from accept */
+    /* The request usually arrives with the connection, or right after
+     * it: read it now instead of waiting a turn of the loop for the
+     * Selector to say so (EAGAIN costs one recv). */
+    on_readable(c);
 }
 
 /* Runs on the thread that accepted: the boss, or the worker itself. */
@@ -1186,8 +1384,9 @@ static void accept_ready(event_loop *loop, selection_key *key, void *context)
 {
     acceptor *a = context;
     http_server *s = a->server;
-    int batch =
-        s->config.accept == HTTP_ACCEPT_BOSS ? ACCEPT_BATCH : WORKER_ACCEPTS;
+    int batch = s->config.accept == HTTP_ACCEPT_BOSS ? ACCEPT_BATCH
+                : s->config.workers == 1             ? ALONE_ACCEPTS
+                                                     : WORKER_ACCEPTS;
     for (int i = 0; i < batch; i++) {
         channel *ch = channel_accept_nonblocking(s->listener);
         if (ch != NULL) {
@@ -1477,6 +1676,10 @@ void http_server_free(http_server *s)
             ctx = next;
         }
     }
+    for (size_t i = 0; i < s->config.workers; i++)
+        while (s->workers[i].response_count > 0)
+            http_response_free(
+                s->workers[i].responses[--s->workers[i].response_count]);
     if (s->listener != NULL)
         channel_close(s->listener);
     free(s->acceptors);

@@ -360,8 +360,9 @@ static int compare_entries(const void *a, const void *b)
     return strcmp(x->name, y->name);
 }
 
-/* Reads the names worth listing. Returns the count, or -1 with errno. */
-static long read_entries(int dir_fd, unsigned flags, entry **entries)
+/* Reads the names worth listing, at most STATIC_LIST_MAX_ENTRIES of them
+ * (*cut says there were more). Returns the count, or -1 with errno. */
+static long read_entries(int dir_fd, unsigned flags, entry **entries, bool *cut)
 {
     int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
@@ -377,6 +378,7 @@ static long read_entries(int dir_fd, unsigned flags, entry **entries)
     struct dirent *d;
     int error = 0;
     errno = 0;
+    *cut = false;
     while ((d = readdir(dir)) != NULL) {
         struct stat st;
         if (!static_path_name_is_servable(d->d_name, strlen(d->d_name),
@@ -385,6 +387,13 @@ static long read_entries(int dir_fd, unsigned flags, entry **entries)
             !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
             errno = 0;
             continue; /* what would not be served is not shown */
+        }
+        if (count == STATIC_LIST_MAX_ENTRIES) {
+            /* The listing runs on the worker loop: 50,000 names would
+             * hold every other connection of the loop for a quarter of a
+             * second. The rest is not read at all. */
+            *cut = true;
+            break;
         }
         if (count == capacity) {
             size_t more = capacity != 0 ? 2 * capacity : 32;
@@ -425,7 +434,8 @@ int static_file_list_directory(int dir_fd, const char *path, unsigned flags,
                                char **html, size_t *length)
 {
     entry *entries = NULL;
-    long count = read_entries(dir_fd, flags, &entries);
+    bool cut = false;
+    long count = read_entries(dir_fd, flags, &entries, &cut);
     if (count < 0)
         return -1;
     text t = {0};
@@ -437,7 +447,9 @@ int static_file_list_directory(int dir_fd, const char *path, unsigned flags,
     append_string(&t, "</h1>\n<ul>\n");
     if (strcmp(path, "/") != 0)
         append_string(&t, "<li><a href=\"../\">../</a></li>\n");
-    for (long i = 0; i < count; i++) {
+    long shown = 0;
+    for (; shown < count && t.length < STATIC_LIST_MAX_BYTES; shown++) {
+        long i = shown;
         char size[32];
         append_string(&t, "<li><a href=\"");
         append_href(&t, path, entries[i].name, entries[i].directory);
@@ -449,10 +461,19 @@ int static_file_list_directory(int dir_fd, const char *path, unsigned flags,
             append_string(&t, size);
         }
         append_string(&t, "</li>\n");
-        free(entries[i].name);
     }
+    for (long i = 0; i < count; i++)
+        free(entries[i].name);
     free(entries);
-    append_string(&t, "</ul>\n</body></html>\n");
+    append_string(&t, "</ul>\n");
+    if (cut || shown < count) {
+        char note[96];
+        snprintf(note, sizeof note,
+                 "<p>The listing is cut: only %ld entries are shown.</p>\n",
+                 shown);
+        append_string(&t, note);
+    }
+    append_string(&t, "</body></html>\n");
     if (t.failed) {
         free(t.data);
         errno = ENOMEM;

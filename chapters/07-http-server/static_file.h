@@ -89,7 +89,13 @@ const char *static_file_mime_type(const char *name);
  * would let through with `flags` (no dotfiles by default, not even
  * .well-known; no links), sorted by name, with every name HTML-escaped and
  * every link percent-encoded. *html is malloc'd: free it. Returns 0, or -1
- * with errno. dir_fd is not closed and its position is not used. */
+ * with errno. dir_fd is not closed and its position is not used.
+ * Bounded, since it runs on an event loop: at most STATIC_LIST_MAX_ENTRIES
+ * names are read (in the directory's order, then sorted), and entries
+ * stop once the page passes STATIC_LIST_MAX_BYTES; a page that was cut
+ * says so, and how many entries it shows. */
+#define STATIC_LIST_MAX_ENTRIES 1000
+#define STATIC_LIST_MAX_BYTES   (1024 * 1024)
 int static_file_list_directory(int dir_fd, const char *path, unsigned flags,
                                char **html, size_t *length);
 

@@ -18,7 +18,6 @@
 
 enum {
     PATH_MAX_BYTES = 8192, /* a longer decoded path is 414 */
-    LOCATION_BYTES = 2048, /* what fits among the response's fields */
     CACHE_SLOTS = 64,      /* small files kept in memory (static_cache.h) */
     CACHE_MAX_FILE = 16384 /* bigger ones are sent with sendfile */
 };
@@ -194,14 +193,18 @@ static void list_directory(const static_site *site, http_response *response,
 static void redirect(const static_site *site, http_response *response,
                      const char *path)
 {
-    char location[LOCATION_BYTES];
-    if (static_file_location(path, location, sizeof location) == 0 ||
+    /* Sized from the path: every byte may become "%XX", then the '/'. */
+    size_t size = 3 * strlen(path) + 2;
+    char *location = malloc(size);
+    if (location == NULL || static_file_location(path, location, size) == 0 ||
         !http_response_add_header(response, "Location", location)) {
         log_at(site->log, LOG_WARN, site->program,
-               "the Location for a %zu-byte path does not fit", strlen(path));
+               "no Location for a %zu-byte path", strlen(path));
+        free(location);
         answer(response, 500);
         return;
     }
+    free(location);
     http_response_set_status(response, 301);
     http_response_add_header(response, "Content-Type",
                              "text/plain; charset=utf-8");

@@ -778,6 +778,46 @@ static void check_fields(tap *t)
     TAP_OK(t, s == HTTP_PARSE_ERROR && parser.status == 431,
            "the caller's array bounds the field count");
 
+    /* A caller that grows its array: MORE and wants_fields when it is
+     * full, then the same bytes parse into the bigger one. */
+    http_header *grown = malloc(2 * sizeof *grown);
+    http_parser_init(&parser, &defaults, grown, 2);
+    http_parser_set_fields(&parser, grown, 2);
+    size_t asked = 0;
+    while ((s = http_parser_parse_request(&parser, in, strlen(in), &r)) ==
+               HTTP_PARSE_MORE &&
+           http_parser_wants_fields(&parser) && asked < 8) {
+        http_header *bigger = realloc(grown, 2 * (asked + 2) * sizeof *grown);
+        if (bigger == NULL)
+            break;
+        grown = bigger;
+        http_parser_set_fields(&parser, grown, 2 * (asked + 2));
+        asked++;
+    }
+    TAP_OK(t,
+           s == HTTP_PARSE_DONE && asked == 1 && r.header_count == 3 &&
+               r.headers == grown && text_is(r.headers[2].value, "2"),
+           "a growing array is asked for once and ends with every field");
+    /* The bytes move to a bigger buffer: every string follows them. */
+    char *moved = malloc(strlen(in) + 64);
+    memcpy(moved, in, strlen(in) + 1);
+    http_request_rebase(&r, in, strlen(in), moved);
+    TAP_OK(t,
+           r.method_name.data == moved && r.path.data == moved + 5 &&
+               r.headers[0].name.data == moved + 21 &&
+               r.headers[2].value.data > moved &&
+               r.headers[2].value.data < moved + strlen(in),
+           "request_rebase moves method, path and fields with the bytes");
+    free(moved);
+    free(grown);
+    /* One line split at the end: MORE, as ever, with nothing wanted. */
+    http_header few[1];
+    http_parser_init(&parser, &defaults, few, 1);
+    http_parser_set_fields(&parser, few, 1);
+    s = http_parser_parse_request(&parser, in, 30, &r);
+    TAP_OK(t, s == HTTP_PARSE_MORE && !http_parser_wants_fields(&parser),
+           "a head cut short is MORE without asking for fields");
+
     /* Errors stick. */
     http_parser_init(&parser, &defaults, headers, 8);
     s = http_parser_parse_request(&parser, "GET  /", 6, &r);
@@ -886,6 +926,26 @@ static const chunked_case chunked_cases[] = {
     {"data followed by CR and a byte", "5\r\nhello\rX", 400, NULL, 0, 0, 0, 0},
     {"control byte in an extension", "5;a\x01\r\nhello\r\n", 400, NULL, 0, 0, 0,
      0},
+    {"several extensions, spaces around '='",
+     "5;a=1 ; b = \"x\\\"y\" ;c\r\nhello\r\n0\r\n\r\n", DONE, "hello", 0, 0, 0,
+     0},
+    {"quoted extension with obs-text and a pair",
+     "5;a=\"\xe9\\\t\"\r\nhello\r\n0\r\n\r\n", DONE, "hello", 0, 0, 0, 0},
+    {"extension without a name", "3;\r\nabc\r\n", 400, NULL, 0, 0, 0, 0},
+    {"extension with '=' and no name", "3;=\r\nabc\r\n", 400, NULL, 0, 0, 0, 0},
+    {"extension name and '=' without a value", "3;a=\r\nabc\r\n", 400, NULL, 0,
+     0, 0, 0},
+    {"unterminated quoted extension", "3;a=\"b\r\nabc\r\n", 400, NULL, 0, 0, 0,
+     0},
+    {"bytes after a quoted extension", "3;a=\"b\"c\r\nabc\r\n", 400, NULL, 0, 0,
+     0, 0},
+    {"two names without ';'", "3;a b\r\nabc\r\n", 400, NULL, 0, 0, 0, 0},
+    {"separator in an extension name", "3;a/b\r\nabc\r\n", 400, NULL, 0, 0, 0,
+     0},
+    {"separator in a token value", "3;a=b@c\r\nabc\r\n", 400, NULL, 0, 0, 0, 0},
+    {"empty extension between two", "3;a;;b\r\nabc\r\n", 400, NULL, 0, 0, 0, 0},
+    {"control byte in a quoted extension", "3;a=\"\x01\"\r\nabc\r\n", 400, NULL,
+     0, 0, 0, 0},
     {"size overflows 64 bits", "10000000000000000\r\n", 400, NULL, 0, 0, 0, 0},
     {"largest size is over the limit", "ffffffffffffffff\r\n", 413, NULL, 0, 0,
      0, 0},

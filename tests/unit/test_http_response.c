@@ -166,6 +166,35 @@ static void check_response(tap *t)
            "Transfer-Encoding is the framework's, in any case");
     TAP_OK(t, http_response_add_header(r, "X-Tab", "a\tb"),
            "HTAB is allowed in a value");
+    /* Every byte value at every place of a 19-byte value: the check
+     * reads eight bytes at a time, then the rest one by one. */
+    int wrong = 0;
+    for (int c = 1; c < 256; c++) {
+        bool allowed = c == '\t' || (c >= 0x20 && c != 0x7f);
+        for (int at = 0; at < 19; at++) {
+            char value[20];
+            memset(value, 'v', 19);
+            value[19] = '\0';
+            value[at] = (char)c;
+            http_response_reset(r);
+            if (http_response_add_header(r, "X-Byte", value) != allowed)
+                wrong++;
+        }
+    }
+    TAP_OK(t, wrong == 0,
+           "controls but HTAB, and DEL, are refused anywhere in a value; "
+           "SP, VCHAR and obs-text pass (%d wrong)",
+           wrong);
+    /* Fields that pass 2 KiB, then 64 KiB: the buffer grows, then stops. */
+    http_response_reset(r);
+    char big[3000];
+    memset(big, 'b', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    int added = 0;
+    while (added < 40 && http_response_add_header(r, "X-Big", big))
+        added++;
+    TAP_OK(t, added == 21, "fields grow past the first 2 KiB up to 64 KiB (%d)",
+           added);
 
     /* A lent body is not copied. */
     http_response_reset(r);
