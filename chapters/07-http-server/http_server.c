@@ -969,10 +969,11 @@ static bool client_done(const connection *c)
  * when the connection is closed (and freed). */
 static bool finish_request(connection *c)
 {
+    /* The answer is sent: its buffers go back to the worker's spares. */
+    response_release(c->w, c->ctx);
     /* lab:begin finish_request "Connections" conn_close(c); return false; */
     context *ctx = c->ctx;
     worker *w = c->w;
-    response_release(w, ctx);
     if (!ctx->keep_alive || w->draining) {
         if (c->peer_closed || client_done(c)) {
             conn_close(c);
