@@ -56,16 +56,17 @@ stub() {
     src=$1
     dir=$(dirname "$src")
     cat "$dir"/*.md >/dev/null 2>&1 || die "$dir has no lesson"
-    # Headings of the lesson(s), "## 5. The code of flip" -> "5. The code of flip".
-    grep -h '^##' "$dir"/*.md | sed 's/^#* *//' >"$tmp/headings"
-    lesson=chapters/$(basename "$dir")/README.md
-    awk -v file="$src" -v headings="$tmp/headings" -v lesson="$lesson" '
+    # Headings of the lesson(s), "## 5. The code of flip" -> "README.md:5.
+    # The code of flip": a chapter in parts has one lesson file per part.
+    (cd "$dir" && grep -H '^##' ./*.md) | sed 's,^\./,,; s/:#* */:/' >"$tmp/headings"
+    awk -v file="$src" -v headings="$tmp/headings" -v chapter="chapters/$(basename "$dir")" '
         function fail(msg) { printf "lab: %s:%d: %s\n", file, NR, msg > "/dev/stderr"; bad = 1; exit 2 }
-        function heading(prefix,   h, found, t) {
+        function heading(prefix,   h, found, t, md) {
             found = ""
             while ((getline h < headings) > 0) {
+                md = h; sub(/:.*/, "", md); h = substr(h, length(md) + 2)
                 t = h; sub(/^[0-9]+\.[0-9.]* */, "", t)
-                if (index(t, prefix) == 1 || index(h, prefix) == 1) { found = h; break }
+                if (index(t, prefix) == 1 || index(h, prefix) == 1) { found = h; lesson = chapter "/" md; break }
             }
             close(headings)
             return found
