@@ -183,7 +183,7 @@ static void fire_read(channel_pipeline *p, const char *text)
     channel_pipeline_fire_channel_read(p, &m);
 }
 
-/* --- stage pipeline-inbound ------------------------------------------------ */
+/* --- stage pipeline-inbound ----------------------------------------------- */
 
 static void stage_pipeline_inbound(void)
 {
@@ -277,7 +277,7 @@ static void stage_pipeline_inbound(void)
                "%d call(s) of free_state", frees);
 }
 
-/* --- stage pipeline-outbound ----------------------------------------------- */
+/* --- stage pipeline-outbound ---------------------------------------------- */
 
 static size_t take(channel_pipeline *p, char *out, size_t size)
 {
@@ -443,13 +443,12 @@ static void collect(channel_handler_context *ctx, const message *msg)
              msg->data);
     got.kinds[i] = msg->kind;
     got.data[i] = msg->data;
-    got.terminated[i] = msg->kind == MESSAGE_STRING &&
-                        memchr(msg->data, '\0', msg->length + 1) ==
-                            msg->data + msg->length;
+    got.terminated[i] =
+        msg->kind == MESSAGE_STRING &&
+        memchr(msg->data, '\0', msg->length + 1) == msg->data + msg->length;
 }
 
-static void collect_error(channel_handler_context *ctx,
-                          const pipeline_error *e)
+static void collect_error(channel_handler_context *ctx, const pipeline_error *e)
 {
     (void)ctx;
     got.errors++;
@@ -481,8 +480,8 @@ static channel_pipeline *decoding(size_t max_length)
     channel_pipeline *p = embedded();
     errno = 0;
     int r = line_based_frame_decoder_add(p, "framer", max_length);
-    LAB_EXPECT(r == 0, "line_based_frame_decoder_add to return 0", "%d (%s)",
-               r, strerror(errno));
+    LAB_EXPECT(r == 0, "line_based_frame_decoder_add to return 0", "%d (%s)", r,
+               strerror(errno));
     add(p, "collector", &collector, NULL, NULL);
     memset(&got, 0, sizeof got);
     return p;
@@ -549,8 +548,7 @@ static void stage_line_decoder(void)
     channel_pipeline_free(p); /* with "no end" still held: no leak */
 
     static const char stream[] = "alpha\r\nbeta\n\ngamma delta\nz\r\n";
-    static const char *const want[] = {"alpha", "beta", "", "gamma delta",
-                                       "z"};
+    static const char *const want[] = {"alpha", "beta", "", "gamma delta", "z"};
     size_t n = sizeof stream - 1;
     lab_did("the stream \"alpha\\r\\nbeta\\n\\ngamma delta\\nz\\r\\n\" cut "
             "into three reads, at every pair of points");
@@ -572,8 +570,7 @@ static void stage_line_decoder(void)
     p = decoding(64);
     for (size_t i = 0; i < n; i++)
         feed(p, stream + i, 1);
-    LAB_EXPECT(lines_are(want, 5), "the same five lines", "%s",
-               lines_shown());
+    LAB_EXPECT(lines_are(want, 5), "the same five lines", "%s", lines_shown());
     channel_pipeline_free(p);
 
     lab_did("a decoder with max 8: \"12345678\\n\" then \"abcdefgh\\r\\n\"");
@@ -589,8 +586,8 @@ static void stage_line_decoder(void)
     lab_did("max 8: \"123456789\\nok\\n\" in one read");
     memset(&got, 0, sizeof got);
     feed_text(p, "123456789\nok\n");
-    LAB_EXPECT(got.errors == 1 && got.last_code == EMSGSIZE &&
-                   got.count == 1 && strcmp(got.lines[0], "ok") == 0,
+    LAB_EXPECT(got.errors == 1 && got.last_code == EMSGSIZE && got.count == 1 &&
+                   strcmp(got.lines[0], "ok") == 0,
                "one exception caught with EMSGSIZE for the 9-byte line (not "
                "passed on), then \"ok\"",
                "%s (last code %d)", lines_shown(), got.last_code);
@@ -619,7 +616,7 @@ static void stage_line_decoder(void)
     channel_pipeline_free(p);
 }
 
-/* --- stage codecs ---------------------------------------------------------- */
+/* --- stage codecs --------------------------------------------------------- */
 
 static void echo_read(channel_handler_context *ctx, const message *msg)
 {
@@ -661,8 +658,7 @@ static void stage_codecs(void)
     LAB_EXPECT(got.count == 2 && got.kinds[0] == MESSAGE_STRING &&
                    got.kinds[1] == MESSAGE_STRING,
                "two messages of kind MESSAGE_STRING", "%d message(s)%s",
-               got.count,
-               got.count == 2 ? ", not both strings" : "");
+               got.count, got.count == 2 ? ", not both strings" : "");
     LAB_EXPECT(strcmp(got.lines[0], "hello") == 0 &&
                    strcmp(got.lines[1], "hi") == 0,
                "\"hello\" (5 bytes), then \"hi\"", "%s", lines_shown());
@@ -734,8 +730,7 @@ static void stage_codecs(void)
     expect_out(p, "a\nbb\nccc\n",
                "\"a\\nbb\\nccc\\n\": each line decoded to a string, written "
                "back, encoded with its \"\\n\"");
-    expect_trace("E:string E:string E:string ",
-                 "E to read three strings");
+    expect_trace("E:string E:string E:string ", "E to read three strings");
     channel_pipeline_free(p);
 }
 
