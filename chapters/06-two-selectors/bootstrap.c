@@ -77,6 +77,7 @@ typedef struct child {
  * thread: the pipeline, its handlers, the registration, channel active. */
 static void init_child(event_loop *worker, void *arg)
 {
+    /* lab:begin init_child "The bootstraps" channel_close(((child *)arg)->ch); free(arg); */
     child *c = arg;
     server_bootstrap *b = c->b;
     channel_pipeline *p = channel_pipeline_new(worker, c->ch, &b->options);
@@ -90,6 +91,7 @@ static void init_child(event_loop *worker, void *arg)
         channel_pipeline_register(p); /* fires channel active */
     }
     free(c);
+    /* lab:end init_child */
 }
 /* excerpt:end init-child */
 

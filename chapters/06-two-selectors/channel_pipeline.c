@@ -239,6 +239,7 @@ int channel_pipeline_add_last(channel_pipeline *p, const char *name,
                               const channel_handler *handler, void *state,
                               void (*free_state)(void *state))
 {
+    /* lab:begin add_last "The handler and the context" if (free_state != NULL) free_state(state); errno = ENOSYS; return -1; */
     channel_handler_context *ctx = malloc(sizeof *ctx);
     if (ctx == NULL) {
         if (free_state != NULL)
@@ -251,6 +252,7 @@ int channel_pipeline_add_last(channel_pipeline *p, const char *name,
     p->tail.prev->next = ctx;
     p->tail.prev = ctx;
     return 0;
+    /* lab:end add_last */
 }
 
 static void pipeline_destroy(channel_pipeline *p)
@@ -324,6 +326,7 @@ void channel_pipeline_on_close(channel_pipeline *p,
  * a NULL callback passes it on. */
 void ctx_fire_channel_read(channel_handler_context *ctx, const message *msg)
 {
+    /* lab:begin fire_read "The handler and the context" */
     channel_pipeline *p = ctx->pipeline;
     if (p->closed)
         return; /* a closed channel reads nothing more */
@@ -333,6 +336,7 @@ void ctx_fire_channel_read(channel_handler_context *ctx, const message *msg)
         next = next->next; /* the tail handles it, so this stops */
     next->handler->channel_read(next, msg);
     leave(p);
+    /* lab:end fire_read */
 }
 /* excerpt:end fire-read */
 
@@ -359,6 +363,7 @@ FIRE_INBOUND(channel_inactive, false)
 void ctx_fire_exception_caught(channel_handler_context *ctx,
                                const pipeline_error *error)
 {
+    /* lab:begin fire_exception "The handler and the context" */
     channel_pipeline *p = ctx->pipeline;
     enter(p);
     channel_handler_context *next = ctx->next;
@@ -366,6 +371,7 @@ void ctx_fire_exception_caught(channel_handler_context *ctx,
         next = next->next;
     next->handler->exception_caught(next, error);
     leave(p);
+    /* lab:end fire_exception */
 }
 
 /* excerpt:begin write */
@@ -373,6 +379,7 @@ void ctx_fire_exception_caught(channel_handler_context *ctx,
  * the I/O. */
 void ctx_write(channel_handler_context *ctx, const message *msg)
 {
+    /* lab:begin write "The handler and the context" */
     channel_pipeline *p = ctx->pipeline;
     enter(p);
     channel_handler_context *prev = ctx->prev;
@@ -380,11 +387,13 @@ void ctx_write(channel_handler_context *ctx, const message *msg)
         prev = prev->prev; /* the head writes, so this stops */
     prev->handler->write(prev, msg);
     leave(p);
+    /* lab:end write */
 }
 /* excerpt:end write */
 
 void ctx_flush(channel_handler_context *ctx)
 {
+    /* lab:begin flush "The handler and the context" */
     channel_pipeline *p = ctx->pipeline;
     enter(p);
     channel_handler_context *prev = ctx->prev;
@@ -392,6 +401,7 @@ void ctx_flush(channel_handler_context *ctx)
         prev = prev->prev;
     prev->handler->flush(prev);
     leave(p);
+    /* lab:end flush */
 }
 
 void ctx_write_and_flush(channel_handler_context *ctx, const message *msg)
@@ -405,6 +415,7 @@ void ctx_write_and_flush(channel_handler_context *ctx, const message *msg)
 
 void ctx_close(channel_handler_context *ctx)
 {
+    /* lab:begin close "The handler and the context" */
     channel_pipeline *p = ctx->pipeline;
     enter(p);
     channel_handler_context *prev = ctx->prev;
@@ -412,6 +423,7 @@ void ctx_close(channel_handler_context *ctx)
         prev = prev->prev;
     prev->handler->close(prev);
     leave(p);
+    /* lab:end close */
 }
 
 void *ctx_state(const channel_handler_context *ctx)
@@ -586,6 +598,7 @@ static void update_interest(channel_pipeline *p)
  * chunk inbound, then read complete. End of stream closes the channel. */
 static void head_read(channel_pipeline *p)
 {
+    /* lab:begin head_read "The head: reads" channel_pipeline_close(p); */
     bool got = false;
     for (int i = 0; i < MAX_READS_PER_EVENT && !p->closed; i++) {
         if (p->out_length - p->out_sent > p->options.high_water_mark)
@@ -610,6 +623,7 @@ static void head_read(channel_pipeline *p)
     }
     if (got)
         channel_pipeline_fire_channel_read_complete(p);
+    /* lab:end head_read */
 }
 /* excerpt:end head-read */
 

@@ -10,4 +10,4 @@ UNITS    := test_timer_heap test_event_loop test_event_loop_register \
             test_histogram test_pipeline
 USES     := 04-web-server-client 03-selector 02-blocking-echo 01-buffer
 THREADED := yes
-LAB_CHECKS := lab_event_loop
+LAB_CHECKS := lab_event_loop lab_pipeline

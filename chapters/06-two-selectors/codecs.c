@@ -28,6 +28,7 @@ static void too_long(channel_handler_context *ctx, line_decoder *d)
     ctx_fire_exception_caught(ctx, &e);
 }
 
+/* lab:begin fire_line "Codecs are handlers" */
 /* A whole line, "\r\n" or "\n" ending it, goes on without its ending. */
 static void fire_line(channel_handler_context *ctx, line_decoder *d,
                       const char *data, size_t length)
@@ -42,10 +43,12 @@ static void fire_line(channel_handler_context *ctx, line_decoder *d,
     message msg = message_bytes(data, length);
     ctx_fire_channel_read(ctx, &msg);
 }
+/* lab:end fire_line */
 
 /* excerpt:begin line-decoder */
 static void line_decoder_read(channel_handler_context *ctx, const message *msg)
 {
+    /* lab:begin line_decoder "Codecs are handlers" (void)too_long; */
     line_decoder *d = ctx_state(ctx);
     if (msg->kind != MESSAGE_BYTES) {
         ctx_fire_channel_read(ctx, msg); /* not ours: pass it on */
@@ -74,6 +77,7 @@ static void line_decoder_read(channel_handler_context *ctx, const message *msg)
         }
         at += part + (nl != NULL);
     }
+    /* lab:end line_decoder */
 }
 /* excerpt:end line-decoder */
 
@@ -108,6 +112,7 @@ static void string_decoder_free(void *state)
 static void string_decoder_read(channel_handler_context *ctx,
                                 const message *msg)
 {
+    /* lab:begin string_decoder "Codecs are handlers" */
     string_decoder *d = ctx_state(ctx);
     if (msg->kind != MESSAGE_BYTES) {
         ctx_fire_channel_read(ctx, msg);
@@ -127,6 +132,7 @@ static void string_decoder_read(channel_handler_context *ctx,
     d->text[msg->length] = '\0'; /* a C string from here on */
     message text = {MESSAGE_STRING, d->text, msg->length};
     ctx_fire_channel_read(ctx, &text);
+    /* lab:end string_decoder */
 }
 
 static const channel_handler string_decoder_handler = {.channel_read =
@@ -147,12 +153,14 @@ int string_decoder_add(channel_pipeline *p, const char *name)
 static void string_encoder_write(channel_handler_context *ctx,
                                  const message *msg)
 {
+    /* lab:begin string_encoder "Codecs are handlers" */
     if (msg->kind != MESSAGE_STRING) {
         ctx_write(ctx, msg);
         return;
     }
     message bytes = message_bytes(msg->data, msg->length);
     ctx_write(ctx, &bytes);
+    /* lab:end string_encoder */
 }
 
 static const channel_handler string_encoder_handler = {
@@ -167,6 +175,7 @@ int string_encoder_add(channel_pipeline *p, const char *name)
 /* excerpt:begin line-encoder */
 static void line_encoder_write(channel_handler_context *ctx, const message *msg)
 {
+    /* lab:begin line_encoder "Codecs are handlers" */
     if (msg->kind != MESSAGE_STRING) {
         ctx_write(ctx, msg);
         return;
@@ -175,6 +184,7 @@ static void line_encoder_write(channel_handler_context *ctx, const message *msg)
     message end = message_bytes("\n", 1);
     ctx_write(ctx, &text); /* two writes, one flush: no copy, one send */
     ctx_write(ctx, &end);
+    /* lab:end line_encoder */
 }
 /* excerpt:end line-encoder */
 

@@ -64,6 +64,7 @@ static void usage(FILE *out)
 }
 
 /* excerpt:begin business */
+/* lab:begin business "One server, written both ways" */
 /* The business handler: each line read gets "received"; the replies of one
  * read go out in one flush, when the read is complete. */
 static void received_read(channel_handler_context *ctx, const message *msg)
@@ -93,12 +94,14 @@ static const channel_handler received_handler = {
     .channel_read = received_read,
     .channel_read_complete = received_read_complete,
     .exception_caught = received_exception};
+/* lab:end business */
 /* excerpt:end business */
 
 /* excerpt:begin init */
 /* ChannelInitializer.initChannel: the same four stages for each child. */
 static int init_child(channel_pipeline *p, void *arg)
 {
+    /* lab:begin init "One server, written both ways" errno = ENOSYS; return -1; */
     server *srv = arg;
     if (line_based_frame_decoder_add(p, "framer", srv->max_line) < 0 ||
         string_decoder_add(p, "decoder") < 0 ||
@@ -106,6 +109,7 @@ static int init_child(channel_pipeline *p, void *arg)
         return -1;
     return channel_pipeline_add_last(p, "handler", &received_handler, srv,
                                      NULL);
+    /* lab:end init */
 }
 /* excerpt:end init */
 
