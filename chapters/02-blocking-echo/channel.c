@@ -24,13 +24,6 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-/* A selector's key of this channel (see "for the selector" below). */
-typedef struct channel_key {
-    void *key;
-    channel_key_cancel_fn *cancel;
-    bool valid;
-} channel_key;
-
 struct channel {
     int fd; /* -1 once closed */
     channel_kind kind;
@@ -39,11 +32,33 @@ struct channel {
     bool connected;
     bool released; /* channel_close was called; freed with the last key */
     /* The keys, which selectors on several threads may add and remove
-     * (every worker of chapter 7 registers the one listener). */
-    pthread_mutex_t lock;
-    channel_key *keys;
-    size_t key_count, key_capacity;
+     * (every worker of chapter 7 registers the one listener), linked
+     * through the keys themselves; guarded by key_lock(ch). */
+    channel_key_link *keys;
 };
+
+/* The lock of a channel's key list. A mutex in every channel (40 bytes
+ * on Linux) would grow every idle connection's channel from a 32-byte
+ * block of memory to an 80-byte one, to guard a list that changes only
+ * at register, cancel and close; so the channels share a few, each
+ * picked by the channel's address. Two channels on one lock only wait
+ * for each other now and then, and since no code holds two of them at
+ * once, sharing cannot deadlock. */
+#define KEY_LOCK    PTHREAD_MUTEX_INITIALIZER
+#define KEY_LOCKS_4 KEY_LOCK, KEY_LOCK, KEY_LOCK, KEY_LOCK
+enum { KEY_LOCK_BITS = 5 };
+static pthread_mutex_t key_locks[1 << KEY_LOCK_BITS] = {
+    KEY_LOCKS_4, KEY_LOCKS_4, KEY_LOCKS_4, KEY_LOCKS_4,
+    KEY_LOCKS_4, KEY_LOCKS_4, KEY_LOCKS_4, KEY_LOCKS_4};
+
+static pthread_mutex_t *key_lock(const channel *ch)
+{
+    /* Fibonacci hashing (times 2^32 / golden ratio, top bits kept), so
+     * that channels allocated side by side land on different locks. */
+    uint32_t address = (uint32_t)((uintptr_t)ch >> 4);
+    return &key_locks[(uint32_t)(address * 2654435769u) >>
+                      (32 - KEY_LOCK_BITS)];
+}
 
 /* --- addresses -------------------------------------------------------- */
 
@@ -109,7 +124,6 @@ static channel *wrap_fd(int fd, channel_kind kind)
         return NULL;
     }
     *ch = (channel){.fd = fd, .kind = kind, .blocking = true};
-    pthread_mutex_init(&ch->lock, NULL);
     return ch;
 }
 
@@ -651,8 +665,9 @@ int channel_get_option(const channel *ch, channel_option option, int *value)
 /* Called with the lock held. */
 static bool has_valid_key(const channel *ch)
 {
-    for (size_t i = 0; i < ch->key_count; i++)
-        if (ch->keys[i].valid)
+    for (const channel_key_link *link = ch->keys; link != NULL;
+         link = link->next)
+        if (link->valid)
             return true;
     return false;
 }
@@ -663,7 +678,8 @@ int channel_configure_blocking(channel *ch, bool blocking)
         errno = EINVAL;
         return -1;
     }
-    pthread_mutex_lock(&ch->lock);
+    pthread_mutex_t *lock = key_lock(ch);
+    pthread_mutex_lock(lock);
     int rc = -1;
     int flags = ch->fd < 0 ? -1 : fcntl(ch->fd, F_GETFL);
     if (ch->fd < 0) {
@@ -676,7 +692,7 @@ int channel_configure_blocking(channel *ch, bool blocking)
         ch->blocking = blocking;
         rc = 0;
     }
-    pthread_mutex_unlock(&ch->lock);
+    pthread_mutex_unlock(lock);
     return rc;
 }
 
@@ -703,34 +719,27 @@ int channel_shutdown_input(channel *ch)
     return shutdown(ch->fd, SHUT_RD);
 }
 
-static void free_channel(channel *ch)
-{
-    pthread_mutex_destroy(&ch->lock);
-    free(ch->keys);
-    free(ch);
-}
-
 /* excerpt:begin close */
 /* Java's implCloseSelectableChannel: every key is cancelled while the
  * descriptor is still open, so each selector stops watching it before
  * its number can come back for another socket. */
 static void close_descriptor(channel *ch)
 {
+    pthread_mutex_t *lock = key_lock(ch);
     for (;;) {
-        void *key = NULL;
+        channel_key_link *key;
         channel_key_cancel_fn *cancel = NULL;
-        pthread_mutex_lock(&ch->lock);
-        for (size_t i = 0; i < ch->key_count && key == NULL; i++)
-            if (ch->keys[i].valid) {
-                key = ch->keys[i].key;
-                cancel = ch->keys[i].cancel;
-            }
-        pthread_mutex_unlock(&ch->lock);
+        pthread_mutex_lock(lock);
+        for (key = ch->keys; key != NULL && !key->valid; key = key->next)
+            continue;
+        if (key != NULL)
+            cancel = key->cancel;
+        pthread_mutex_unlock(lock);
         if (key == NULL)
             break;
         cancel(key); /* calls channel_key_cancelled: unlocked here */
     }
-    pthread_mutex_lock(&ch->lock);
+    pthread_mutex_lock(lock);
     if (ch->fd >= 0) {
         /* Not retried on EINTR: on Linux the descriptor is gone either
          * way, and retrying could close one another thread just opened. */
@@ -738,7 +747,7 @@ static void close_descriptor(channel *ch)
         ch->fd = -1;
     }
     ch->connected = ch->connection_pending = false;
-    pthread_mutex_unlock(&ch->lock);
+    pthread_mutex_unlock(lock);
 }
 
 void channel_close(channel *ch)
@@ -746,12 +755,13 @@ void channel_close(channel *ch)
     if (ch == NULL)
         return;
     close_descriptor(ch);
-    pthread_mutex_lock(&ch->lock);
+    pthread_mutex_t *lock = key_lock(ch);
+    pthread_mutex_lock(lock);
     ch->released = true;
-    bool last = ch->key_count == 0; /* else the last key to go frees it */
-    pthread_mutex_unlock(&ch->lock);
+    bool last = ch->keys == NULL; /* else the last key to go frees it */
+    pthread_mutex_unlock(lock);
     if (last)
-        free_channel(ch);
+        free(ch);
 }
 /* excerpt:end close */
 
@@ -810,64 +820,56 @@ uint16_t channel_local_port(const channel *ch)
 
 /* --- for the selector ------------------------------------------------- */
 
-int channel_add_key(channel *ch, void *key, channel_key_cancel_fn *cancel)
+int channel_add_key(channel *ch, channel_key_link *link,
+                    channel_key_cancel_fn *cancel)
 {
     int rc = -1;
-    pthread_mutex_lock(&ch->lock);
+    pthread_mutex_t *lock = key_lock(ch);
+    pthread_mutex_lock(lock);
     if (ch->fd < 0) {
         errno = EBADF;
     } else if (ch->blocking) {
         errno = EAGAIN;
-    } else if (ch->key_count == ch->key_capacity) {
-        size_t capacity = ch->key_capacity ? ch->key_capacity * 2 : 2;
-        channel_key *grown = realloc(ch->keys, capacity * sizeof *grown);
-        if (grown == NULL) {
-            errno = ENOMEM;
-        } else {
-            ch->keys = grown;
-            ch->key_capacity = capacity;
-        }
-    }
-    if (ch->fd >= 0 && !ch->blocking && ch->key_count < ch->key_capacity) {
-        ch->keys[ch->key_count++] =
-            (channel_key){.key = key, .cancel = cancel, .valid = true};
+    } else {
+        *link = (channel_key_link){
+            .next = ch->keys, .cancel = cancel, .valid = true};
+        ch->keys = link;
         rc = 0;
     }
-    pthread_mutex_unlock(&ch->lock);
+    pthread_mutex_unlock(lock);
     return rc;
 }
 
-void channel_key_cancelled(channel *ch, void *key)
+void channel_key_cancelled(channel *ch, channel_key_link *link)
 {
-    pthread_mutex_lock(&ch->lock);
-    for (size_t i = 0; i < ch->key_count; i++)
-        if (ch->keys[i].key == key)
-            ch->keys[i].valid = false;
-    pthread_mutex_unlock(&ch->lock);
+    pthread_mutex_t *lock = key_lock(ch);
+    pthread_mutex_lock(lock);
+    link->valid = false;
+    pthread_mutex_unlock(lock);
 }
 
-void channel_remove_key(channel *ch, void *key)
+void channel_remove_key(channel *ch, channel_key_link *link)
 {
-    pthread_mutex_lock(&ch->lock);
-    for (size_t i = 0; i < ch->key_count; i++)
-        if (ch->keys[i].key == key) {
-            ch->keys[i] = ch->keys[--ch->key_count];
-            break;
-        }
-    bool last = ch->released && ch->key_count == 0;
-    pthread_mutex_unlock(&ch->lock);
+    pthread_mutex_t *lock = key_lock(ch);
+    pthread_mutex_lock(lock);
+    channel_key_link **at = &ch->keys;
+    while (*at != NULL && *at != link)
+        at = &(*at)->next;
+    if (*at != NULL)
+        *at = link->next;
+    bool last = ch->released && ch->keys == NULL;
+    pthread_mutex_unlock(lock);
     if (last)
-        free_channel(ch);
+        free(ch);
 }
 
 bool channel_is_registered(const channel *ch)
 {
     if (ch == NULL)
         return false;
-    /* Locking changes nothing the caller can see: the cast is sound. */
-    pthread_mutex_t *lock = (pthread_mutex_t *)&ch->lock;
+    pthread_mutex_t *lock = key_lock(ch);
     pthread_mutex_lock(lock);
-    bool registered = ch->key_count > 0;
+    bool registered = ch->keys != NULL;
     pthread_mutex_unlock(lock);
     return registered;
 }

@@ -161,16 +161,33 @@ uint16_t channel_local_port(const channel *ch);
  * close can cancel them and configureBlocking(true) can refuse. A selector
  * tells the channel about each key through these; a program never calls
  * them. They lock the channel: selectors on other threads may hold keys
- * of the same channel (chapter 7's listener). */
-typedef void channel_key_cancel_fn(void *key);
-/* A new key. -1 with EBADF when the channel is closed, or EAGAIN when it
- * is in blocking mode: checked here, under the lock, so that
- * configure_blocking on another thread cannot slip in between. */
-int channel_add_key(channel *ch, void *key, channel_key_cancel_fn *cancel);
-void channel_key_cancelled(channel *ch, void *key);
-/* The selector has let go of the key; a closed channel whose last key
- * this was is freed here. */
-void channel_remove_key(channel *ch, void *key);
+ * of the same channel (chapter 7's listener).
+ *
+ * The list of a channel's keys runs through the keys themselves: each key
+ * embeds a channel_key_link, and the channel keeps a pointer to the first.
+ * So the list costs a channel no memory of its own, and the channel needs
+ * to know nothing of the selector's types. */
+/* excerpt:begin key-link */
+typedef struct channel_key_link channel_key_link;
+/* How the channel's close cancels a key: given the key's link, it must
+ * call channel_key_cancelled. Called with no lock held. */
+typedef void channel_key_cancel_fn(channel_key_link *link);
+struct channel_key_link {
+    channel_key_link *next; /* the channel's next key */
+    channel_key_cancel_fn *cancel;
+    bool valid; /* false once cancelled */
+};
+/* excerpt:end key-link */
+/* A new key: fills in `link` and puts it on the channel's list. -1 with
+ * EBADF when the channel is closed, or EAGAIN when it is in blocking mode:
+ * checked here, under the lock, so that configure_blocking on another
+ * thread cannot slip in between. */
+int channel_add_key(channel *ch, channel_key_link *link,
+                    channel_key_cancel_fn *cancel);
+void channel_key_cancelled(channel *ch, channel_key_link *link);
+/* The selector has let go of the key (its link leaves the list); a closed
+ * channel whose last key this was is freed here. */
+void channel_remove_key(channel *ch, channel_key_link *link);
 /* Java's isRegistered(): true from registration until the selector lets
  * go of the key, which is after the next selection once it is cancelled. */
 bool channel_is_registered(const channel *ch);

@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -22,25 +23,35 @@
 #include "selector_backend.h"
 
 struct selection_key {
+    /* The key's place on its channel's list of keys (channel.h). First,
+     * so that the link the channel hands back is the key itself. */
+    channel_key_link link;
     selector *owner;
     channel *ch; /* NULL for selector_register_fd */
-    int fd;
+    void *attachment;
+    selection_key *all_prev, *all_next;
+    selection_key *sel_prev, *sel_next;
+    selection_key *cancel_next;
     /* Which open file the descriptor named when it registered. A closed
      * descriptor's number comes back at once, and a freed channel's memory
      * too, so neither fd nor ch alone tells "the same channel again" from
      * "a new channel where an old one was". */
     dev_t dev;
     ino_t ino;
-    int valid_ops;
-    int interest;
-    int ready;
-    void *attachment;
+    int fd;
+    /* Java's ops fit in a byte; an int each would push the key past 120
+     * bytes, into the next size of malloc block (see below). */
+    uint8_t valid_ops;
+    uint8_t interest;
+    uint8_t ready;
     bool cancelled;
     bool in_selected;
-    selection_key *all_prev, *all_next;
-    selection_key *sel_prev, *sel_next;
-    selection_key *cancel_next;
 };
+
+/* Every connection has a key: with glibc's malloc, 120 bytes is the
+ * largest key that takes a 128-byte block, and the next block is 144. */
+_Static_assert(sizeof(selection_key) <= 120,
+               "selection_key outgrew its 128-byte block of memory");
 
 struct selector {
     const backend_ops *ops;
@@ -257,14 +268,15 @@ static void deregister(selector *sel, selection_key *key)
     unlink_all(sel, key);
     unlink_selected(sel, key);
     if (key->ch != NULL)
-        channel_remove_key(key->ch, key);
+        channel_remove_key(key->ch, &key->link);
     free(key);
 }
 
-/* How a channel's close cancels its keys (channel.h). */
-static void cancel_for_channel(void *key)
+/* How a channel's close cancels its keys (channel.h). The link is the
+ * key's first member, so it points at the key. */
+static void cancel_for_channel(channel_key_link *link)
 {
-    key_cancel(key);
+    key_cancel((selection_key *)link);
 }
 
 /* lab:begin flush_cancelled "The three key sets" */
@@ -342,7 +354,7 @@ static selector_status add_key(selector *sel, channel *ch, int fd,
                            .valid_ops = valid_ops,
                            .interest = ops,
                            .attachment = attachment};
-    if (ch != NULL && channel_add_key(ch, key, cancel_for_channel) < 0) {
+    if (ch != NULL && channel_add_key(ch, &key->link, cancel_for_channel) < 0) {
         int error = errno;
         free(key);
         return error == EBADF    ? SELECTOR_CLOSED_CHANNEL
@@ -352,7 +364,7 @@ static selector_status add_key(selector *sel, channel *ch, int fd,
     int events = backend_events(ops);
     if (events != 0 && sel->ops->add(sel->state, fd, events) < 0) {
         if (ch != NULL)
-            channel_remove_key(ch, key);
+            channel_remove_key(ch, &key->link);
         free(key);
         return SELECTOR_SYSTEM_ERROR;
     }
@@ -771,7 +783,7 @@ void key_cancel(selection_key *key)
     unwatch(key->owner, key);
     key->cancelled = true;
     if (key->ch != NULL)
-        channel_key_cancelled(key->ch, key);
+        channel_key_cancelled(key->ch, &key->link);
     key->cancel_next = key->owner->cancelled;
     key->owner->cancelled = key;
     /* lab:end cancel */

@@ -1167,6 +1167,140 @@ static void test_key_state(fixture *f)
     pair_close(&p);
 }
 
+/* --- one channel, several selectors ---------------------------------- */
+
+/* A channel keeps the list of its keys, one per selector: removing a key
+ * from the middle of that list keeps the others, and close cancels every
+ * one; the channel lives until the last selector lets go. (The sanitizer
+ * run catches a channel freed too early or never.) */
+static void test_keys_of_one_channel(fixture *f)
+{
+    enum { SELECTORS = 3 };
+    selector *sels[SELECTORS];
+    selection_key *keys[SELECTORS] = {NULL};
+    pair p;
+    for (int i = 0; i < SELECTORS; i++)
+        sels[i] = selector_open(f->backend);
+    if (!pair_open(f, &p)) {
+        CHECK(f, false, "a loopback connection opens");
+        for (int i = 0; i < SELECTORS; i++)
+            selector_close(sels[i]);
+        return;
+    }
+    bool registered = true;
+    for (int i = 0; i < SELECTORS; i++)
+        registered =
+            registered && selector_register(sels[i], p.near, OP_READ, NULL,
+                                            &keys[i]) == SELECTOR_OK;
+    CHECK(f, registered && channel_is_registered(p.near),
+          "one channel registers with three selectors");
+
+    key_cancel(keys[1]);
+    selector_select_now(sels[1]);
+    errno = 0;
+    CHECK(f,
+          selector_key_for(sels[1], p.near) == NULL &&
+              channel_is_registered(p.near) &&
+              channel_configure_blocking(p.near, true) == -1 && errno == EBUSY,
+          "the middle key gone, the other two still hold it: registered, "
+          "no blocking mode");
+    send_text(p.far, "x");
+    CHECK(f, select_until(sels[0], keys[0]) && select_until(sels[2], keys[2]),
+          "and both still select it");
+
+    channel *closed = p.near;
+    channel_close(p.near);
+    p.near = NULL;
+    CHECK(f, !key_is_valid(keys[0]) && !key_is_valid(keys[2]),
+          "closing it cancels both remaining keys at once");
+    selector_select_now(sels[0]);
+    CHECK(f,
+          selector_key_count(sels[0]) == 0 && key_channel(keys[2]) == closed &&
+              !channel_is_open(closed) && channel_is_registered(closed),
+          "one selector lets go; the other's key still names the closed, "
+          "still registered channel");
+    selector_select_now(sels[2]);
+    CHECK(f, selector_key_count(sels[2]) == 0,
+          "the last selector lets go (and frees the channel)");
+    for (int i = 0; i < SELECTORS; i++)
+        selector_close(sels[i]);
+    pair_close(&p);
+}
+
+/* Chapter 7's listener: every worker's selector registers the one channel
+ * from its own thread. The list and its lock must take registrations and
+ * cancellations from several threads at once (ThreadSanitizer checks). */
+enum { REGISTRARS = 4, ROUNDS = 200 };
+
+typedef struct registrar {
+    selector_backend backend;
+    channel *shared; /* the channel all of them register */
+    channel *own;    /* and one of its own, on whatever lock it hashes to */
+    int failures;
+} registrar;
+
+static void *register_and_cancel(void *arg)
+{
+    registrar *r = arg;
+    selector *sel = selector_open(r->backend);
+    for (int i = 0; sel != NULL && i < ROUNDS; i++) {
+        selection_key *shared = NULL, *own = NULL;
+        if (selector_register(sel, r->shared, OP_READ, NULL, &shared) !=
+                SELECTOR_OK ||
+            selector_register(sel, r->own, OP_READ, NULL, &own) !=
+                SELECTOR_OK) {
+            r->failures++;
+            continue;
+        }
+        key_cancel(shared);
+        key_cancel(own);
+        if (selector_select_now(sel) < 0 || selector_key_count(sel) != 0)
+            r->failures++;
+    }
+    if (sel == NULL)
+        r->failures++;
+    selector_close(sel);
+    return NULL;
+}
+
+static void test_keys_from_threads(fixture *f)
+{
+    pair shared, own[REGISTRARS];
+    registrar r[REGISTRARS];
+    pthread_t threads[REGISTRARS];
+    int opened = 0, started = 0;
+    if (!pair_open(f, &shared)) {
+        CHECK(f, false, "a loopback connection opens");
+        return;
+    }
+    while (opened < REGISTRARS && pair_open(f, &own[opened]))
+        opened++;
+    for (int i = 0; i < opened; i++) {
+        r[i] = (registrar){
+            .backend = f->backend, .shared = shared.near, .own = own[i].near};
+        if (pthread_create(&threads[i], NULL, register_and_cancel, &r[i]) == 0)
+            started++;
+        else
+            break;
+    }
+    int failures = 0;
+    for (int i = 0; i < started; i++) {
+        pthread_join(threads[i], NULL);
+        failures += r[i].failures;
+    }
+    CHECK(f, opened == REGISTRARS && started == REGISTRARS && failures == 0,
+          "%d threads register one channel with their own selectors, %d "
+          "times each: every registration and cancel works (%d failed)",
+          started, ROUNDS, failures);
+    CHECK(f,
+          !channel_is_registered(shared.near) &&
+              channel_configure_blocking(shared.near, true) == 0,
+          "afterwards no key is left: blocking mode is allowed again");
+    for (int i = 0; i < opened; i++)
+        pair_close(&own[i]);
+    pair_close(&shared);
+}
+
 /* --- FD_SETSIZE ------------------------------------------------------- */
 
 static void test_large_descriptor(fixture *f)
@@ -1305,6 +1439,8 @@ static void run_suite(tap *t, selector_backend backend)
     test_close_registered(&f);
     test_connect_ops(&f);
     test_key_state(&f);
+    test_keys_of_one_channel(&f);
+    test_keys_from_threads(&f);
     test_large_descriptor(&f);
 
     channel_close(f.listener);
