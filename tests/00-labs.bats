@@ -98,8 +98,24 @@ setup() {
     [ "$status" -eq 0 ]
     [[ "$output" == *"chapter 1: 1 of 1 stages passed (compact)"* ]]
     run make -s -C "$NIO_ROOT" BUILD="$NIO_BUILD" check-1 LAB_DIR="$LABS" STAGE=nope
-    [ "$status" -eq 2 ] || [ "$status" -ne 0 ]
+    [ "$status" -ne 0 ]
     [[ "$output" == *"no stage 'nope'"* ]]
+    [[ "$output" != *"stages passed"* ]]
+}
+
+@test "the failure chapter 1's lesson shows is what make check-1 prints" {
+    mkdir -p "$LABS/01-buffer"
+    cp "$NIO_ROOT/chapters/01-buffer/buffer.c" "$LABS/01-buffer/"
+    patch -s -p1 -d "$LABS/01-buffer" \
+        <"$NIO_ROOT/tests/lab/mutations/01-buffer/compact--forgets-unread-bytes.patch"
+    run make -s -C "$NIO_ROOT" BUILD="$NIO_BUILD" check-1 LAB_DIR="$LABS" STAGE=compact
+    [ "$status" -ne 0 ]
+    local shown
+    shown=$(awk '/^```$/ && on { exit } on { print } /^```$/ && !on { getline; if ($0 ~ /^stage 5\/8 compact/) { on = 1; print } }' \
+        "$NIO_ROOT/chapters/01-buffer/README.md")
+    [ -n "$shown" ] || { echo "the lesson shows no failing compact stage"; return 1; }
+    printf '%s\n' "$output" | sed -n '/^stage 5\/8 compact/,/^    read:/p' >"$BATS_TEST_TMPDIR/real"
+    diff -u "$BATS_TEST_TMPDIR/real" <(printf '%s\n' "$shown")
 }
 
 @test "make check-N tells a hang and a memory error apart from a wrong answer" {
